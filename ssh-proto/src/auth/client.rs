@@ -1,0 +1,64 @@
+//! The client side of user authentication.
+
+use crate::error::Error;
+use crate::keys::PrivateKey;
+use crate::secret::SecretString;
+use crate::wire::message::{AuthMethodData, Message};
+
+use super::signed_data;
+
+#[derive(Debug, Default)]
+pub(crate) struct ClientAuth {
+    pub(crate) service_requested: bool,
+    pub(crate) service_accepted: bool,
+    pub(crate) user: Option<String>,
+    pub(crate) authenticated: bool,
+    /// Requests made before the service was accepted.
+    pub(crate) held: Vec<Message>,
+}
+
+impl ClientAuth {
+    pub(crate) fn none(&self, user: &str) -> Message {
+        Message::UserauthRequest {
+            user: user.into(),
+            service: "ssh-connection".into(),
+            method: AuthMethodData::None,
+        }
+    }
+
+    pub(crate) fn password(&self, user: &str, password: SecretString) -> Message {
+        Message::UserauthRequest {
+            user: user.into(),
+            service: "ssh-connection".into(),
+            method: AuthMethodData::Password {
+                password,
+                new_password: None,
+            },
+        }
+    }
+
+    pub(crate) fn publickey(
+        &self,
+        session_id: &[u8],
+        user: &str,
+        key: &PrivateKey,
+    ) -> Result<Message, Error> {
+        let algorithm = key
+            .signature_algorithms()
+            .first()
+            .ok_or(Error::Config("key cannot sign"))?
+            .to_string();
+        let blob = key.public_key().to_blob();
+        let data = signed_data(session_id, user, "ssh-connection", &algorithm, &blob);
+        let signature = key.sign(&algorithm, &data)?;
+        Ok(Message::UserauthRequest {
+            user: user.into(),
+            service: "ssh-connection".into(),
+            method: AuthMethodData::PublicKey {
+                algorithm,
+                blob,
+                signature: Some(signature),
+            },
+        })
+    }
+}

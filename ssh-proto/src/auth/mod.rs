@@ -1,0 +1,132 @@
+//! User authentication (RFC 4252): the server and client state machines.
+
+mod client;
+pub(crate) mod server;
+
+pub(crate) use client::ClientAuth;
+pub(crate) use server::ServerAuth;
+
+use std::fmt;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::keys::PublicKey;
+use crate::secret::SecretString;
+use crate::wire::codes::USERAUTH_REQUEST;
+use crate::wire::Writer;
+
+/// Signature algorithms the core can verify for publickey authentication (listed in
+/// server-sig-algs).
+pub const VERIFIABLE_SIGNATURE_ALGORITHMS: &[&str] = &["ssh-ed25519"];
+
+/// Identifies one authentication request awaiting the application's decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AuthRequestId(pub(crate) u64);
+
+/// An authentication attempt for the application to decide on.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    /// Pass to [`crate::ServerConnection::answer_auth`].
+    pub id: AuthRequestId,
+    /// The user name the client asks to log in as.
+    pub user: String,
+    /// The service to start after authentication (normally "ssh-connection").
+    pub service: String,
+    /// The method and its data.
+    pub method: AuthMethod,
+}
+
+/// The method of an [`AuthRequest`] with what the client sent.
+#[derive(Clone, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// "none": usually a probe for the method list; accept only for open servers.
+    None,
+    /// "password"
+    Password {
+        /// The password (zeroed on drop, masked in logs).
+        password: SecretString,
+        /// A new password, when the client asks to change it.
+        new_password: Option<SecretString>,
+    },
+    /// "publickey"
+    PublicKey {
+        /// The key. When `verified` is true, the core has checked the client's signature
+        /// over the session with exactly this key.
+        key: PublicKey,
+        /// The signature algorithm.
+        algorithm: String,
+        /// false: a query ("would you accept this key?"); accepting it only answers
+        /// SSH_MSG_USERAUTH_PK_OK and never authenticates. true: a signed attempt.
+        verified: bool,
+    },
+}
+
+impl fmt::Debug for AuthMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthMethod::None => f.write_str("None"),
+            AuthMethod::Password { new_password, .. } => write!(
+                f,
+                "Password(***{})",
+                if new_password.is_some() { ", change" } else { "" }
+            ),
+            AuthMethod::PublicKey {
+                key,
+                algorithm,
+                verified,
+            } => write!(f, "PublicKey({algorithm}, {key:?}, verified: {verified})"),
+        }
+    }
+}
+
+impl AuthMethod {
+    /// The method name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuthMethod::None => "none",
+            AuthMethod::Password { .. } => "password",
+            AuthMethod::PublicKey { .. } => "publickey",
+        }
+    }
+}
+
+/// The application's answer to an [`AuthRequest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthDecision {
+    /// Accept (for a publickey query: the key is acceptable, PK_OK is sent).
+    Accept,
+    /// This method succeeded, but more are required (multi-factor): the client may
+    /// continue with these methods.
+    Partial {
+        /// Methods that can continue.
+        methods: Vec<String>,
+    },
+    /// Reject; the client may continue with the configured default methods.
+    Reject,
+    /// Reject; the client may continue with these methods.
+    RejectWith {
+        /// Methods that can continue.
+        methods: Vec<String>,
+    },
+}
+
+/// The data a publickey signature covers (RFC 4252 §7).
+pub(crate) fn signed_data(
+    session_id: &[u8],
+    user: &str,
+    service: &str,
+    algorithm: &str,
+    blob: &[u8],
+) -> Bytes {
+    let mut b = BytesMut::new();
+    Writer::new(&mut b)
+        .string(session_id)
+        .u8(USERAUTH_REQUEST)
+        .utf8(user)
+        .utf8(service)
+        .utf8("publickey")
+        .bool(true)
+        .utf8(algorithm)
+        .string(blob);
+    b.freeze()
+}

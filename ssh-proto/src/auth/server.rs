@@ -1,0 +1,239 @@
+//! The server side of user authentication.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use tracing::{debug, info};
+
+use super::{signed_data, AuthDecision, AuthMethod, AuthRequest, AuthRequestId};
+use crate::error::Error;
+use crate::keys::PublicKey;
+use crate::wire::message::{AuthMethodData, Message};
+
+/// How many authentication requests may await decisions at once.
+const MAX_PENDING: usize = 8;
+
+#[derive(Debug)]
+enum Kind {
+    /// A publickey query: Accept answers PK_OK.
+    Query { algorithm: String, blob: Bytes },
+    /// An attempt that can authenticate.
+    Attempt,
+    /// A "none" probe (not counted as a failure).
+    Probe,
+}
+
+#[derive(Debug)]
+struct Pending {
+    id: AuthRequestId,
+    user: String,
+    kind: Kind,
+    decision: Option<AuthDecision>,
+}
+
+/// What the server's auth layer wants the connection to do.
+#[derive(Debug)]
+pub(crate) enum AuthOutput {
+    Send(Message),
+    Event(AuthRequest),
+    Authenticated(String),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ServerAuth {
+    service_accepted: bool,
+    user: Option<String>,
+    failures: u32,
+    banner: Option<String>,
+    pending: VecDeque<Pending>,
+    next_id: u64,
+}
+
+impl ServerAuth {
+    pub(crate) fn new(banner: Option<String>) -> Self {
+        ServerAuth {
+            banner,
+            ..Default::default()
+        }
+    }
+
+    pub(crate) fn authenticated_user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    pub(crate) fn accept_service(&mut self) {
+        self.service_accepted = true;
+    }
+
+    /// Handle SSH_MSG_USERAUTH_REQUEST.
+    pub(crate) fn on_request(
+        &mut self,
+        session_id: &[u8],
+        user: String,
+        service: String,
+        method: AuthMethodData,
+        out: &mut Vec<AuthOutput>,
+    ) -> Result<(), Error> {
+        if self.user.is_some() {
+            // RFC 4252 §5.1: requests after success are ignored.
+            return Ok(());
+        }
+        if !self.service_accepted {
+            return Err(Error::Protocol("userauth request before ssh-userauth service request"));
+        }
+        if service != "ssh-connection" {
+            return Err(Error::ServiceNotAvailable(service));
+        }
+        if self.pending.len() >= MAX_PENDING {
+            return Err(Error::LimitExceeded("pending authentication requests"));
+        }
+        let id = AuthRequestId(self.next_id);
+        self.next_id += 1;
+        let mut pending = Pending {
+            id,
+            user: user.clone(),
+            kind: Kind::Attempt,
+            decision: None,
+        };
+        let method = match method {
+            AuthMethodData::None => {
+                pending.kind = Kind::Probe;
+                Some(AuthMethod::None)
+            }
+            AuthMethodData::Password {
+                password,
+                new_password,
+            } => Some(AuthMethod::Password {
+                password,
+                new_password,
+            }),
+            AuthMethodData::PublicKey {
+                algorithm,
+                blob,
+                signature,
+            } => {
+                let key = PublicKey::from_blob(&blob).ok().filter(|k| {
+                    k.signature_algorithms().contains(&algorithm.as_str())
+                });
+                match (key, signature) {
+                    (None, _) => {
+                        debug!(%algorithm, "publickey: unsupported or malformed key");
+                        None
+                    }
+                    (Some(key), None) => {
+                        pending.kind = Kind::Query {
+                            algorithm: algorithm.clone(),
+                            blob,
+                        };
+                        Some(AuthMethod::PublicKey {
+                            key,
+                            algorithm,
+                            verified: false,
+                        })
+                    }
+                    (Some(key), Some(sig)) => {
+                        let data = signed_data(session_id, &user, &service, &algorithm, &blob);
+                        if key.verify(&algorithm, &data, &sig) {
+                            Some(AuthMethod::PublicKey {
+                                key,
+                                algorithm,
+                                verified: true,
+                            })
+                        } else {
+                            info!(%user, "publickey: signature does not verify");
+                            None
+                        }
+                    }
+                }
+            }
+            AuthMethodData::KeyboardInteractive { .. } | AuthMethodData::Other { .. } => {
+                pending.kind = Kind::Probe;
+                None
+            }
+        };
+        match method {
+            Some(method) => out.push(AuthOutput::Event(AuthRequest {
+                id,
+                user,
+                service,
+                method,
+            })),
+            None => pending.decision = Some(AuthDecision::Reject),
+        }
+        self.pending.push_back(pending);
+        Ok(())
+    }
+
+    /// Record the application's decision and emit every answer now in order.
+    pub(crate) fn answer(
+        &mut self,
+        id: AuthRequestId,
+        decision: AuthDecision,
+        default_methods: &[String],
+        max_failures: u32,
+        out: &mut Vec<AuthOutput>,
+    ) -> Result<(), Error> {
+        let p = self
+            .pending
+            .iter_mut()
+            .find(|p| p.id == id && p.decision.is_none())
+            .ok_or(Error::InvalidState("no such pending authentication request"))?;
+        p.decision = Some(decision);
+        self.flush(default_methods, max_failures, out)
+    }
+
+    /// Send answers for the oldest requests that have decisions.
+    pub(crate) fn flush(
+        &mut self,
+        default_methods: &[String],
+        max_failures: u32,
+        out: &mut Vec<AuthOutput>,
+    ) -> Result<(), Error> {
+        while self.pending.front().is_some_and(|p| p.decision.is_some()) {
+            let Some(p) = self.pending.pop_front() else { break };
+            let Some(decision) = p.decision else { break };
+            if let Some(b) = self.banner.take() {
+                out.push(AuthOutput::Send(Message::UserauthBanner {
+                    message: b,
+                    language: String::new(),
+                }));
+            }
+            let failure = |methods: &[String], partial_success| {
+                AuthOutput::Send(Message::UserauthFailure {
+                    methods: methods.to_vec(),
+                    partial_success,
+                })
+            };
+            match (p.kind, decision) {
+                (Kind::Query { algorithm, blob }, AuthDecision::Accept | AuthDecision::Partial { .. }) => {
+                    out.push(AuthOutput::Send(Message::UserauthPkOk { algorithm, blob }));
+                }
+                (Kind::Attempt | Kind::Probe, AuthDecision::Accept) => {
+                    info!(user = %p.user, "authenticated");
+                    out.push(AuthOutput::Send(Message::UserauthSuccess));
+                    out.push(AuthOutput::Authenticated(p.user.clone()));
+                    self.user = Some(p.user);
+                    self.pending.clear();
+                    return Ok(());
+                }
+                (Kind::Attempt | Kind::Probe, AuthDecision::Partial { methods }) => {
+                    out.push(failure(&methods, true));
+                }
+                (kind, reject) => {
+                    let methods = match &reject {
+                        AuthDecision::RejectWith { methods } => methods.as_slice(),
+                        _ => default_methods,
+                    };
+                    out.push(failure(methods, false));
+                    if matches!(kind, Kind::Attempt) {
+                        self.failures += 1;
+                        if self.failures >= max_failures {
+                            return Err(Error::TooManyAuthFailures);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

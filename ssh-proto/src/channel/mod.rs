@@ -1,0 +1,758 @@
+//! The connection protocol (RFC 4254): the channel table, window accounting, channel
+//! requests and global requests.
+
+mod request;
+
+pub use request::{ChannelKind, ChannelRequest, PtyRequest};
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use bytes::{BufMut, BytesMut};
+use tracing::debug;
+
+use crate::config::Limits;
+use crate::error::Error;
+use crate::event::Event;
+use crate::transport::Transport;
+use crate::wire::codes::{CHANNEL_DATA, CHANNEL_EXTENDED_DATA};
+use crate::wire::message::Message;
+
+/// Our id for a channel (the "recipient channel" the peer uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChannelId(pub u32);
+
+impl fmt::Display for ChannelId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Which stream channel data belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataStream {
+    /// Ordinary data (a process's stdin or stdout).
+    Normal,
+    /// Extended data type 1 (stderr).
+    Stderr,
+    /// Another extended data type.
+    Extended(u32),
+}
+
+/// Reason codes for refusing a channel open (RFC 4254 §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenFailure {
+    /// 1
+    AdministrativelyProhibited,
+    /// 2
+    ConnectFailed,
+    /// 3
+    UnknownChannelType,
+    /// 4
+    ResourceShortage,
+}
+
+impl OpenFailure {
+    fn code(self) -> u32 {
+        match self {
+            OpenFailure::AdministrativelyProhibited => 1,
+            OpenFailure::ConnectFailed => 2,
+            OpenFailure::UnknownChannelType => 3,
+            OpenFailure::ResourceShortage => 4,
+        }
+    }
+}
+
+/// A snapshot of a channel's flow-control state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowState {
+    /// Bytes the peer may still send us.
+    pub recv_window: u32,
+    /// Bytes delivered to the application and not yet consumed.
+    pub recv_unconsumed: u32,
+    /// Bytes we may still send.
+    pub send_window: u32,
+    /// Bytes accepted by `send` and waiting for window.
+    pub send_buffered: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Phase {
+    /// We sent CHANNEL_OPEN and wait for the answer.
+    Opening,
+    /// The peer asked to open; the application has not decided.
+    AwaitingAccept,
+    Open,
+}
+
+#[derive(Debug)]
+enum Ctrl {
+    Msg(Message),
+    Eof,
+    Close,
+}
+
+#[derive(Debug)]
+struct Chan {
+    remote: u32,
+    phase: Phase,
+    recv_window: u32,
+    recv_unconsumed: u32,
+    send_window: u32,
+    send_max_packet: u32,
+    out_normal: BytesMut,
+    out_stderr: BytesMut,
+    ctrl: VecDeque<Ctrl>,
+    blocked: bool,
+    eof_queued: bool,
+    close_queued: bool,
+    eof_received: bool,
+    close_sent: bool,
+    /// Peer requests awaiting our reply.
+    replies_owed: usize,
+    /// Our requests awaiting the peer's reply.
+    replies_due: usize,
+}
+
+impl Chan {
+    fn buffered(&self) -> usize {
+        self.out_normal.len() + self.out_stderr.len()
+    }
+}
+
+/// All channels of one connection.
+#[derive(Debug)]
+pub(crate) struct ChannelTable {
+    chans: Vec<Option<Chan>>,
+    count: u32,
+    accept_opens: bool,
+    replies_owed: usize,
+    global_replies_due: usize,
+    next_flush: usize,
+    limits: Limits,
+}
+
+fn unknown(id: u32) -> Error {
+    debug!(channel = id, "message for unknown channel");
+    Error::Protocol("message for an unknown channel")
+}
+
+fn write_data(tx: &mut Transport, remote: u32, code: Option<u32>, chunk: &[u8]) -> Result<(), Error> {
+    tx.send_with(|o| {
+        match code {
+            None => o.put_u8(CHANNEL_DATA),
+            Some(_) => o.put_u8(CHANNEL_EXTENDED_DATA),
+        }
+        o.put_u32(remote);
+        if let Some(c) = code {
+            o.put_u32(c);
+        }
+        o.put_u32(chunk.len() as u32);
+        o.extend_from_slice(chunk);
+    })
+}
+
+impl ChannelTable {
+    pub(crate) fn new(limits: Limits, accept_opens: bool) -> Self {
+        ChannelTable {
+            chans: Vec::new(),
+            count: 0,
+            accept_opens,
+            replies_owed: 0,
+            global_replies_due: 0,
+            next_flush: 0,
+            limits,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Ids and kinds of channels, for registries and tests.
+    pub(crate) fn ids(&self) -> Vec<ChannelId> {
+        self.chans
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_some())
+            .map(|(i, _)| ChannelId(i as u32))
+            .collect()
+    }
+
+    fn get(&mut self, id: u32) -> Option<&mut Chan> {
+        self.chans.get_mut(id as usize).and_then(|c| c.as_mut())
+    }
+
+    fn get_open(&mut self, id: ChannelId) -> Result<&mut Chan, Error> {
+        match self.get(id.0) {
+            Some(c) if c.phase == Phase::Open => Ok(c),
+            Some(_) => Err(Error::ChannelState("channel is not open")),
+            None => Err(Error::UnknownChannel(id.0)),
+        }
+    }
+
+    fn alloc(&mut self, chan: Chan) -> Result<ChannelId, Error> {
+        if self.count >= self.limits.max_channels {
+            return Err(Error::LimitExceeded("channels"));
+        }
+        let idx = match self.chans.iter().position(|c| c.is_none()) {
+            Some(i) => i,
+            None => {
+                self.chans.push(None);
+                self.chans.len() - 1
+            }
+        };
+        self.chans[idx] = Some(chan);
+        self.count += 1;
+        Ok(ChannelId(idx as u32))
+    }
+
+    fn remove(&mut self, id: u32) {
+        if let Some(slot) = self.chans.get_mut(id as usize) {
+            if let Some(c) = slot.take() {
+                self.count -= 1;
+                self.replies_owed -= c.replies_owed;
+            }
+        }
+    }
+
+    fn new_chan(&self, phase: Phase) -> Chan {
+        Chan {
+            remote: 0,
+            phase,
+            recv_window: self.limits.channel_window,
+            recv_unconsumed: 0,
+            send_window: 0,
+            send_max_packet: 0,
+            out_normal: BytesMut::new(),
+            out_stderr: BytesMut::new(),
+            ctrl: VecDeque::new(),
+            blocked: false,
+            eof_queued: false,
+            close_queued: false,
+            eof_received: false,
+            close_sent: false,
+            replies_owed: 0,
+            replies_due: 0,
+        }
+    }
+
+    /// Handle a connection-protocol message (80..=100) from the peer.
+    pub(crate) fn handle(
+        &mut self,
+        msg: Message,
+        tx: &mut Transport,
+        ev: &mut VecDeque<Event>,
+    ) -> Result<(), Error> {
+        match msg {
+            Message::GlobalRequest {
+                name, want_reply, ..
+            } => {
+                debug!(%name, want_reply, "global request refused");
+                if want_reply {
+                    tx.send(&Message::RequestFailure.to_bytes())?;
+                }
+            }
+            Message::RequestSuccess { data } => {
+                self.global_reply_due()?;
+                ev.push_back(Event::GlobalReply {
+                    success: true,
+                    data,
+                });
+            }
+            Message::RequestFailure => {
+                self.global_reply_due()?;
+                ev.push_back(Event::GlobalReply {
+                    success: false,
+                    data: Default::default(),
+                });
+            }
+            Message::ChannelOpen {
+                kind,
+                sender,
+                window,
+                max_packet,
+                data,
+            } => {
+                let refuse = |reason: OpenFailure, text: &str| Message::ChannelOpenFailure {
+                    recipient: sender,
+                    reason: reason.code(),
+                    description: text.into(),
+                    language: String::new(),
+                };
+                if !self.accept_opens {
+                    tx.send(&refuse(OpenFailure::AdministrativelyProhibited, "not accepted").to_bytes())?;
+                    return Ok(());
+                }
+                let kind = ChannelKind::decode(&kind, &data)?;
+                let mut c = self.new_chan(Phase::AwaitingAccept);
+                c.remote = sender;
+                c.send_window = window;
+                c.send_max_packet = max_packet.max(1);
+                match self.alloc(c) {
+                    Ok(id) => ev.push_back(Event::ChannelOpenRequest { channel: id, kind }),
+                    Err(_) => {
+                        debug!("channel open refused: too many channels");
+                        tx.send(&refuse(OpenFailure::ResourceShortage, "too many channels").to_bytes())?;
+                    }
+                }
+            }
+            Message::ChannelOpenConfirmation {
+                recipient,
+                sender,
+                window,
+                max_packet,
+                ..
+            } => {
+                let c = self.get(recipient).ok_or_else(|| unknown(recipient))?;
+                if c.phase != Phase::Opening {
+                    return Err(Error::Protocol("open confirmation for a channel not opening"));
+                }
+                c.phase = Phase::Open;
+                c.remote = sender;
+                c.send_window = window;
+                c.send_max_packet = max_packet.max(1);
+                ev.push_back(Event::ChannelOpened {
+                    channel: ChannelId(recipient),
+                });
+                self.flush_one(recipient, tx, ev)?;
+            }
+            Message::ChannelOpenFailure {
+                recipient,
+                reason,
+                description,
+                ..
+            } => {
+                let c = self.get(recipient).ok_or_else(|| unknown(recipient))?;
+                if c.phase != Phase::Opening {
+                    return Err(Error::Protocol("open failure for a channel not opening"));
+                }
+                self.remove(recipient);
+                ev.push_back(Event::ChannelOpenFailed {
+                    channel: ChannelId(recipient),
+                    reason,
+                    description,
+                });
+            }
+            Message::ChannelWindowAdjust { recipient, bytes } => {
+                let c = self.open_for_peer(recipient)?;
+                c.send_window = c
+                    .send_window
+                    .checked_add(bytes)
+                    .ok_or(Error::Protocol("window adjust overflows 2^32-1"))?;
+                self.flush_one(recipient, tx, ev)?;
+            }
+            Message::ChannelData { recipient, data } => {
+                self.on_data(recipient, DataStream::Normal, data, ev)?;
+            }
+            Message::ChannelExtendedData {
+                recipient,
+                code,
+                data,
+            } => {
+                let stream = if code == 1 {
+                    DataStream::Stderr
+                } else {
+                    DataStream::Extended(code)
+                };
+                self.on_data(recipient, stream, data, ev)?;
+            }
+            Message::ChannelEof { recipient } => {
+                let c = self.open_for_peer(recipient)?;
+                if !c.eof_received {
+                    c.eof_received = true;
+                    ev.push_back(Event::ChannelEof {
+                        channel: ChannelId(recipient),
+                    });
+                }
+            }
+            Message::ChannelClose { recipient } => {
+                let c = self.open_for_peer(recipient)?;
+                if !c.close_sent {
+                    tx.send(&Message::ChannelClose { recipient: c.remote }.to_bytes())?;
+                }
+                self.remove(recipient);
+                ev.push_back(Event::ChannelClosed {
+                    channel: ChannelId(recipient),
+                });
+            }
+            Message::ChannelRequest {
+                recipient,
+                kind,
+                want_reply,
+                data,
+            } => {
+                let max = self.limits.max_pending_requests;
+                let owed = self.replies_owed;
+                let c = self.open_for_peer(recipient)?;
+                let request = ChannelRequest::decode(&kind, &data)?;
+                if c.close_sent {
+                    return Ok(());
+                }
+                if want_reply {
+                    if owed >= max {
+                        return Err(Error::LimitExceeded("pending channel requests"));
+                    }
+                    c.replies_owed += 1;
+                    self.replies_owed += 1;
+                }
+                ev.push_back(Event::ChannelRequest {
+                    channel: ChannelId(recipient),
+                    request,
+                    want_reply,
+                });
+            }
+            Message::ChannelSuccess { recipient } | Message::ChannelFailure { recipient } => {
+                let success = matches!(msg, Message::ChannelSuccess { .. });
+                let c = self.open_for_peer(recipient)?;
+                if c.replies_due == 0 {
+                    return Err(Error::Protocol("channel reply without a request"));
+                }
+                c.replies_due -= 1;
+                ev.push_back(Event::ChannelReply {
+                    channel: ChannelId(recipient),
+                    success,
+                });
+            }
+            _ => return Err(Error::Protocol("not a connection-protocol message")),
+        }
+        Ok(())
+    }
+
+    fn global_reply_due(&mut self) -> Result<(), Error> {
+        if self.global_replies_due == 0 {
+            return Err(Error::Protocol("global reply without a request"));
+        }
+        self.global_replies_due -= 1;
+        Ok(())
+    }
+
+    fn open_for_peer(&mut self, id: u32) -> Result<&mut Chan, Error> {
+        let c = self.get(id).ok_or_else(|| unknown(id))?;
+        if c.phase != Phase::Open {
+            return Err(Error::Protocol("message for a channel that is not open"));
+        }
+        Ok(c)
+    }
+
+    fn on_data(
+        &mut self,
+        id: u32,
+        stream: DataStream,
+        data: bytes::Bytes,
+        ev: &mut VecDeque<Event>,
+    ) -> Result<(), Error> {
+        let max_packet = self.limits.channel_max_packet;
+        let c = self.open_for_peer(id)?;
+        if c.eof_received {
+            return Err(Error::Protocol("channel data after EOF"));
+        }
+        let n = data.len();
+        if n > max_packet as usize {
+            return Err(Error::Protocol("channel data larger than the maximum packet"));
+        }
+        if n > c.recv_window as usize {
+            return Err(Error::Protocol("channel data exceeds the window"));
+        }
+        c.recv_window -= n as u32;
+        if c.close_sent {
+            // In flight when we closed: counted, not delivered.
+            return Ok(());
+        }
+        c.recv_unconsumed += n as u32;
+        if n > 0 {
+            ev.push_back(Event::ChannelData {
+                channel: ChannelId(id),
+                data,
+                stream,
+            });
+        }
+        Ok(())
+    }
+
+    /// Open a channel towards the peer.
+    pub(crate) fn open(&mut self, kind: &ChannelKind, tx: &mut Transport) -> Result<ChannelId, Error> {
+        let c = self.new_chan(Phase::Opening);
+        let id = self.alloc(c)?;
+        let mut data = BytesMut::new();
+        kind.encode_data(&mut data);
+        tx.send(
+            &Message::ChannelOpen {
+                kind: kind.name().into(),
+                sender: id.0,
+                window: self.limits.channel_window,
+                max_packet: self.limits.channel_max_packet,
+                data: data.freeze(),
+            }
+            .to_bytes(),
+        )?;
+        Ok(id)
+    }
+
+    pub(crate) fn accept(&mut self, id: ChannelId, tx: &mut Transport) -> Result<(), Error> {
+        let (window, max_packet) = (self.limits.channel_window, self.limits.channel_max_packet);
+        let c = self.get(id.0).ok_or(Error::UnknownChannel(id.0))?;
+        if c.phase != Phase::AwaitingAccept {
+            return Err(Error::ChannelState("channel is not awaiting acceptance"));
+        }
+        c.phase = Phase::Open;
+        let m = Message::ChannelOpenConfirmation {
+            recipient: c.remote,
+            sender: id.0,
+            window,
+            max_packet,
+            data: Default::default(),
+        };
+        tx.send(&m.to_bytes())
+    }
+
+    pub(crate) fn reject(
+        &mut self,
+        id: ChannelId,
+        reason: OpenFailure,
+        description: &str,
+        tx: &mut Transport,
+    ) -> Result<(), Error> {
+        let c = self.get(id.0).ok_or(Error::UnknownChannel(id.0))?;
+        if c.phase != Phase::AwaitingAccept {
+            return Err(Error::ChannelState("channel is not awaiting acceptance"));
+        }
+        let m = Message::ChannelOpenFailure {
+            recipient: c.remote,
+            reason: reason.code(),
+            description: description.into(),
+            language: String::new(),
+        };
+        self.remove(id.0);
+        tx.send(&m.to_bytes())
+    }
+
+    /// Send a global request; a reply event follows when `want_reply`.
+    pub(crate) fn global_request(
+        &mut self,
+        name: &str,
+        want_reply: bool,
+        data: &[u8],
+        tx: &mut Transport,
+    ) -> Result<(), Error> {
+        if want_reply {
+            self.global_replies_due += 1;
+        }
+        tx.send(
+            &Message::GlobalRequest {
+                name: name.into(),
+                want_reply,
+                data: bytes::Bytes::copy_from_slice(data),
+            }
+            .to_bytes(),
+        )
+    }
+
+    /// Accept as much of `data` as the peer's window and our send buffer allow.
+    pub(crate) fn send(
+        &mut self,
+        id: ChannelId,
+        stream: DataStream,
+        data: &[u8],
+        tx: &mut Transport,
+    ) -> Result<usize, Error> {
+        let high_water = self.limits.output_high_water;
+        let cap = self.limits.channel_send_buffer;
+        let c = self.get_open(id)?;
+        if c.eof_queued || c.close_queued {
+            return Err(Error::ChannelState("send after EOF or close"));
+        }
+        let code = match stream {
+            DataStream::Normal => None,
+            DataStream::Stderr => Some(1),
+            DataStream::Extended(n) => Some(n),
+        };
+        let mut done = 0;
+        let direct = match stream {
+            DataStream::Normal => c.out_normal.is_empty(),
+            _ => c.out_stderr.is_empty(),
+        };
+        if direct {
+            while done < data.len()
+                && c.send_window > 0
+                && tx.can_send()
+                && tx.pending_output() < high_water
+            {
+                let n = (data.len() - done)
+                    .min(c.send_window as usize)
+                    .min(c.send_max_packet as usize);
+                write_data(tx, c.remote, code, &data[done..done + n])?;
+                c.send_window -= n as u32;
+                done += n;
+            }
+        }
+        let room = cap.saturating_sub(c.buffered());
+        let take = room.min(data.len() - done);
+        match stream {
+            DataStream::Normal => c.out_normal.extend_from_slice(&data[done..done + take]),
+            _ => c.out_stderr.extend_from_slice(&data[done..done + take]),
+        }
+        done += take;
+        if done < data.len() {
+            c.blocked = true;
+        }
+        Ok(done)
+    }
+
+    /// The application consumed `n` bytes of delivered data: reopen the window.
+    pub(crate) fn consume(&mut self, id: ChannelId, n: usize, tx: &mut Transport) -> Result<(), Error> {
+        let max = self.limits.channel_window;
+        let c = self.get_open(id)?;
+        if n > c.recv_unconsumed as usize {
+            return Err(Error::ChannelState("consumed more than was delivered"));
+        }
+        c.recv_unconsumed -= n as u32;
+        let grant = max - c.recv_window - c.recv_unconsumed;
+        if grant >= max / 2 && !c.eof_received && !c.close_sent {
+            c.recv_window += grant;
+            tx.send(
+                &Message::ChannelWindowAdjust {
+                    recipient: c.remote,
+                    bytes: grant,
+                }
+                .to_bytes(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Answer the oldest peer request on this channel that wanted a reply.
+    pub(crate) fn reply(&mut self, id: ChannelId, ok: bool, tx: &mut Transport) -> Result<(), Error> {
+        let c = self.get_open(id)?;
+        if c.replies_owed == 0 {
+            return Err(Error::ChannelState("no request awaits a reply"));
+        }
+        c.replies_owed -= 1;
+        let recipient = c.remote;
+        self.replies_owed -= 1;
+        let m = if ok {
+            Message::ChannelSuccess { recipient }
+        } else {
+            Message::ChannelFailure { recipient }
+        };
+        tx.send(&m.to_bytes())
+    }
+
+    /// Queue a request (sent after data already accepted on this channel).
+    pub(crate) fn request(
+        &mut self,
+        id: ChannelId,
+        req: &ChannelRequest,
+        want_reply: bool,
+        tx: &mut Transport,
+        ev: &mut VecDeque<Event>,
+    ) -> Result<(), Error> {
+        let c = self.get_open(id)?;
+        if c.close_queued {
+            return Err(Error::ChannelState("request after close"));
+        }
+        let mut data = BytesMut::new();
+        req.encode_data(&mut data);
+        if want_reply {
+            c.replies_due += 1;
+        }
+        c.ctrl.push_back(Ctrl::Msg(Message::ChannelRequest {
+            recipient: c.remote,
+            kind: req.name().into(),
+            want_reply,
+            data: data.freeze(),
+        }));
+        self.flush_one(id.0, tx, ev)
+    }
+
+    pub(crate) fn eof(&mut self, id: ChannelId, tx: &mut Transport, ev: &mut VecDeque<Event>) -> Result<(), Error> {
+        let c = self.get_open(id)?;
+        if !c.eof_queued && !c.close_queued {
+            c.eof_queued = true;
+            c.ctrl.push_back(Ctrl::Eof);
+        }
+        self.flush_one(id.0, tx, ev)
+    }
+
+    pub(crate) fn close(&mut self, id: ChannelId, tx: &mut Transport, ev: &mut VecDeque<Event>) -> Result<(), Error> {
+        let c = self.get_open(id)?;
+        if !c.close_queued {
+            c.close_queued = true;
+            c.ctrl.push_back(Ctrl::Close);
+        }
+        self.flush_one(id.0, tx, ev)
+    }
+
+    pub(crate) fn window(&mut self, id: ChannelId) -> Result<WindowState, Error> {
+        let c = self.get(id.0).ok_or(Error::UnknownChannel(id.0))?;
+        Ok(WindowState {
+            recv_window: c.recv_window,
+            recv_unconsumed: c.recv_unconsumed,
+            send_window: c.send_window,
+            send_buffered: c.buffered(),
+        })
+    }
+
+    /// Move buffered data into packets for every channel, round robin.
+    pub(crate) fn flush_all(&mut self, tx: &mut Transport, ev: &mut VecDeque<Event>) -> Result<(), Error> {
+        let n = self.chans.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let start = self.next_flush % n;
+        for i in 0..n {
+            let id = ((start + i) % n) as u32;
+            self.flush_one(id, tx, ev)?;
+        }
+        self.next_flush = start + 1;
+        Ok(())
+    }
+
+    fn flush_one(&mut self, id: u32, tx: &mut Transport, ev: &mut VecDeque<Event>) -> Result<(), Error> {
+        let high_water = self.limits.output_high_water;
+        let cap = self.limits.channel_send_buffer;
+        let Some(c) = self.get(id) else { return Ok(()) };
+        if c.phase != Phase::Open || c.close_sent {
+            return Ok(());
+        }
+        while tx.can_send() && tx.pending_output() < high_water && c.send_window > 0 {
+            let (buf, code) = if !c.out_normal.is_empty() {
+                (&mut c.out_normal, None)
+            } else if !c.out_stderr.is_empty() {
+                (&mut c.out_stderr, Some(1))
+            } else {
+                break;
+            };
+            let n = buf
+                .len()
+                .min(c.send_window as usize)
+                .min(c.send_max_packet as usize);
+            let chunk = buf.split_to(n);
+            write_data(tx, c.remote, code, &chunk)?;
+            c.send_window -= n as u32;
+        }
+        while c.buffered() == 0 {
+            let Some(ctrl) = c.ctrl.pop_front() else { break };
+            let m = match ctrl {
+                Ctrl::Msg(m) => m,
+                Ctrl::Eof => Message::ChannelEof { recipient: c.remote },
+                Ctrl::Close => {
+                    c.close_sent = true;
+                    Message::ChannelClose { recipient: c.remote }
+                }
+            };
+            tx.send(&m.to_bytes())?;
+        }
+        if c.buffered() == 0 {
+            c.out_normal = BytesMut::new();
+            c.out_stderr = BytesMut::new();
+        }
+        if c.blocked && c.buffered() < cap && !c.close_queued && !c.eof_queued {
+            c.blocked = false;
+            ev.push_back(Event::ChannelWritable {
+                channel: ChannelId(id),
+            });
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,309 @@
+//! Server and client configuration: algorithm preferences, limits, timeouts, randomness.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::crypto::cipher::CipherAlg;
+use crate::crypto::mac::MacAlg;
+use crate::crypto::rng::{Rng, SystemRng};
+use crate::error::Error;
+use crate::kex::KexAlg;
+use crate::keys::{PrivateKey, PublicKey};
+
+/// Algorithm preference lists, most preferred first. Negotiation takes any list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Algorithms {
+    /// Key exchange methods.
+    pub kex: Vec<KexAlg>,
+    /// Ciphers (both directions).
+    pub ciphers: Vec<CipherAlg>,
+    /// MACs (both directions), used with non-AEAD ciphers.
+    pub macs: Vec<MacAlg>,
+}
+
+impl Default for Algorithms {
+    fn default() -> Self {
+        Algorithms {
+            kex: KexAlg::ALL.to_vec(),
+            ciphers: CipherAlg::ALL.to_vec(),
+            macs: MacAlg::ALL.to_vec(),
+        }
+    }
+}
+
+/// When to re-key an established connection (reference: KeyRenegotiationThreshold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RekeyPolicy {
+    /// Bytes in either direction after which we start a new key exchange (default 1 GiB).
+    pub bytes: u64,
+    /// Time after which we start a new key exchange (default one hour).
+    pub interval: Option<Duration>,
+}
+
+impl Default for RekeyPolicy {
+    fn default() -> Self {
+        RekeyPolicy {
+            bytes: 1 << 30,
+            interval: Some(Duration::from_secs(3600)),
+        }
+    }
+}
+
+/// Bounds on everything a peer can make us hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest packet (length field) we accept, default 256 KiB.
+    pub max_packet_len: u32,
+    /// Lines the peer may send before its identification line, default 64.
+    pub max_preamble_lines: usize,
+    /// Longest identification or preamble line, default 8 KiB (RFC 4253 allows 255 for the version line).
+    pub max_line_len: usize,
+    /// Encrypted output we hold for a peer that does not read before we disconnect it, default 8 MiB.
+    pub max_pending_output: usize,
+    /// Output level above which channel data stops flowing until the peer reads, default 1 MiB.
+    pub output_high_water: usize,
+    /// Open channels per connection, default 64.
+    pub max_channels: u32,
+    /// Channel and global requests awaiting our reply, per connection, default 256.
+    pub max_pending_requests: usize,
+    /// Receive window we offer per channel, default 2 MiB.
+    pub channel_window: u32,
+    /// Largest channel data packet we accept, default 32 KiB.
+    pub channel_max_packet: u32,
+    /// Per-channel buffer for data accepted by `send` but not yet within the peer's window, default 256 KiB.
+    pub channel_send_buffer: usize,
+    /// Failed authentication attempts before disconnect, default 6.
+    pub max_auth_attempts: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_packet_len: 256 * 1024,
+            max_preamble_lines: 64,
+            max_line_len: 8192,
+            max_pending_output: 8 << 20,
+            output_high_water: 1 << 20,
+            max_channels: 64,
+            max_pending_requests: 256,
+            channel_window: 2 << 20,
+            channel_max_packet: 32 * 1024,
+            channel_send_buffer: 256 * 1024,
+            max_auth_attempts: 6,
+        }
+    }
+}
+
+/// What both roles configure about the transport.
+#[derive(Clone)]
+pub struct TransportConfig {
+    /// Our identification string after "SSH-2.0-".
+    pub software_version: String,
+    /// Algorithm preferences.
+    pub algorithms: Algorithms,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Offer strict key exchange (Terrapin countermeasure); on by default.
+    pub strict_kex: bool,
+    /// Re-key thresholds.
+    pub rekey: RekeyPolicy,
+    /// The randomness source.
+    pub rng: Arc<dyn Rng>,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            software_version: concat!("sshproto_", env!("CARGO_PKG_VERSION")).to_owned(),
+            algorithms: Algorithms::default(),
+            limits: Limits::default(),
+            strict_kex: true,
+            rekey: RekeyPolicy::default(),
+            rng: Arc::new(SystemRng),
+        }
+    }
+}
+
+impl std::fmt::Debug for TransportConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransportConfig")
+            .field("software_version", &self.software_version)
+            .field("algorithms", &self.algorithms)
+            .field("limits", &self.limits)
+            .field("strict_kex", &self.strict_kex)
+            .field("rekey", &self.rekey)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Server configuration. Build with [`ServerConfig::builder`].
+#[derive(Debug)]
+pub struct ServerConfig {
+    /// Transport settings.
+    pub transport: TransportConfig,
+    /// Host keys, one per algorithm.
+    pub host_keys: Vec<PrivateKey>,
+    /// Time allowed from connect to successful authentication (LoginGraceTime), default 120 s.
+    pub auth_timeout: Option<Duration>,
+    /// Methods listed in USERAUTH_FAILURE when the application does not say otherwise.
+    pub auth_methods: Vec<String>,
+    /// Banner sent before the first authentication answer.
+    pub auth_banner: Option<String>,
+}
+
+impl ServerConfig {
+    /// A builder with secure defaults.
+    pub fn builder() -> ServerConfigBuilder {
+        ServerConfigBuilder {
+            config: ServerConfig {
+                transport: TransportConfig::default(),
+                host_keys: Vec::new(),
+                auth_timeout: Some(Duration::from_secs(120)),
+                auth_methods: vec!["publickey".into(), "password".into()],
+                auth_banner: None,
+            },
+        }
+    }
+}
+
+/// Builds a [`ServerConfig`].
+#[derive(Debug)]
+pub struct ServerConfigBuilder {
+    config: ServerConfig,
+}
+
+impl ServerConfigBuilder {
+    /// Add a host key.
+    pub fn host_key(mut self, key: PrivateKey) -> Self {
+        self.config.host_keys.push(key);
+        self
+    }
+
+    /// Replace the transport settings.
+    pub fn transport(mut self, t: TransportConfig) -> Self {
+        self.config.transport = t;
+        self
+    }
+
+    /// Set the identification string after "SSH-2.0-".
+    pub fn software_version(mut self, v: impl Into<String>) -> Self {
+        self.config.transport.software_version = v.into();
+        self
+    }
+
+    /// Set the algorithm preferences.
+    pub fn algorithms(mut self, a: Algorithms) -> Self {
+        self.config.transport.algorithms = a;
+        self
+    }
+
+    /// Set the limits.
+    pub fn limits(mut self, l: Limits) -> Self {
+        self.config.transport.limits = l;
+        self
+    }
+
+    /// Set the randomness source.
+    pub fn rng(mut self, rng: Arc<dyn Rng>) -> Self {
+        self.config.transport.rng = rng;
+        self
+    }
+
+    /// Offer strict key exchange or not.
+    pub fn strict_kex(mut self, on: bool) -> Self {
+        self.config.transport.strict_kex = on;
+        self
+    }
+
+    /// Set the re-key policy.
+    pub fn rekey(mut self, p: RekeyPolicy) -> Self {
+        self.config.transport.rekey = p;
+        self
+    }
+
+    /// Set the authentication deadline (None: no deadline).
+    pub fn auth_timeout(mut self, t: Option<Duration>) -> Self {
+        self.config.auth_timeout = t;
+        self
+    }
+
+    /// Set the default method list for USERAUTH_FAILURE.
+    pub fn auth_methods(mut self, m: &[&str]) -> Self {
+        self.config.auth_methods = m.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// Send a banner before authentication.
+    pub fn auth_banner(mut self, b: impl Into<String>) -> Self {
+        self.config.auth_banner = Some(b.into());
+        self
+    }
+
+    /// Check and finish.
+    pub fn build(self) -> Result<ServerConfig, Error> {
+        let c = &self.config;
+        if c.host_keys.is_empty() {
+            return Err(Error::Config("a server needs at least one host key"));
+        }
+        validate(&c.transport)?;
+        Ok(self.config)
+    }
+}
+
+/// How a client decides whether to trust the server's host key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKeyPolicy {
+    /// Accept any key (tests only; the key is still reported in an event).
+    AcceptAny,
+    /// Accept only these keys.
+    Known(Vec<PublicKey>),
+}
+
+/// Client configuration.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// Transport settings.
+    pub transport: TransportConfig,
+    /// Host key trust.
+    pub host_key_policy: HostKeyPolicy,
+    /// Host key signature algorithms we accept, most preferred first.
+    pub host_key_algorithms: Vec<String>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            transport: TransportConfig::default(),
+            host_key_policy: HostKeyPolicy::AcceptAny,
+            host_key_algorithms: vec!["ssh-ed25519".into()],
+        }
+    }
+}
+
+impl ClientConfig {
+    /// Check the configuration.
+    pub fn validate(&self) -> Result<(), Error> {
+        validate(&self.transport)
+    }
+}
+
+fn validate(t: &TransportConfig) -> Result<(), Error> {
+    let a = &t.algorithms;
+    if a.kex.is_empty() || a.ciphers.is_empty() {
+        return Err(Error::Config("algorithm lists must not be empty"));
+    }
+    if a.macs.is_empty() && a.ciphers.iter().any(|c| !c.is_aead()) {
+        return Err(Error::Config("non-AEAD ciphers need at least one MAC"));
+    }
+    let l = &t.limits;
+    if l.max_packet_len < 32 * 1024 + 1024 {
+        return Err(Error::Config("max_packet_len must allow 32 KiB payloads (RFC 4253 §6.1)"));
+    }
+    if l.channel_max_packet as u64 + 1024 > l.max_packet_len as u64 || l.channel_max_packet == 0 {
+        return Err(Error::Config("channel_max_packet must fit in max_packet_len"));
+    }
+    if l.channel_window == 0 || l.output_high_water > l.max_pending_output {
+        return Err(Error::Config("window and output limits are inconsistent"));
+    }
+    Ok(())
+}

@@ -1,0 +1,682 @@
+//! `ServerConnection` and `ClientConnection`: the five calls (handle_input, poll_event,
+//! poll_transmit, poll_timeout, handle_timeout) and the application's commands.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use tracing::{debug, info};
+
+use crate::auth::server::AuthOutput;
+use crate::auth::{AuthDecision, AuthRequestId, ClientAuth, ServerAuth};
+use crate::channel::{
+    ChannelId, ChannelKind, ChannelRequest, ChannelTable, DataStream, OpenFailure, WindowState,
+};
+use crate::config::{ClientConfig, ServerConfig};
+use crate::error::{DisconnectReason, Error};
+use crate::event::Event;
+use crate::keys::PrivateKey;
+use crate::secret::SecretString;
+use crate::transport::{RoleKeys, Transport, TransportEvent};
+use crate::wire::codes::*;
+use crate::wire::message::Message;
+
+/// What both roles share: the transport, the channels, the event queue.
+struct Core {
+    transport: Transport,
+    channels: ChannelTable,
+    events: VecDeque<Event>,
+    closed: bool,
+}
+
+impl Core {
+    fn new(transport: Transport, accept_opens: bool) -> Self {
+        let limits = *transport.limits();
+        Core {
+            transport,
+            channels: ChannelTable::new(limits, accept_opens),
+            events: VecDeque::new(),
+            closed: false,
+        }
+    }
+
+    fn check_open(&self) -> Result<(), Error> {
+        if self.closed {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// End the connection because of `e`: send DISCONNECT (unless the peer sent one)
+    /// and report it. Returns `e` for the caller to pass on.
+    fn fail(&mut self, e: Error) -> Error {
+        if self.closed {
+            return e;
+        }
+        let (by_peer, description) = match &e {
+            Error::PeerDisconnected { description, .. } => (true, description.clone()),
+            other => (false, other.to_string()),
+        };
+        if !by_peer {
+            info!(error = %e, "closing connection");
+            self.transport.disconnect(e.disconnect_reason(), &description);
+        } else {
+            info!(%description, "peer disconnected");
+        }
+        self.closed = true;
+        self.events.push_back(Event::Disconnected {
+            reason: e.disconnect_reason(),
+            description,
+            by_peer,
+            error: Some(e.clone()),
+        });
+        e
+    }
+
+    fn disconnect(&mut self, reason: DisconnectReason, description: &str) {
+        if self.closed {
+            return;
+        }
+        self.transport.disconnect(reason, description);
+        self.closed = true;
+        self.events.push_back(Event::Disconnected {
+            reason,
+            description: description.into(),
+            by_peer: false,
+            error: None,
+        });
+    }
+
+    fn drain_transport_events(&mut self) -> Vec<TransportEvent> {
+        let mut v = Vec::new();
+        while let Some(e) = self.transport.poll_event() {
+            match e {
+                TransportEvent::KeysExchanged(n) => {
+                    self.events.push_back(Event::KeysExchanged(n.clone()));
+                    v.push(TransportEvent::KeysExchanged(n));
+                }
+                TransportEvent::ServerHostKey(k) => self.events.push_back(Event::ServerHostKey(k)),
+                TransportEvent::Debug(m) => self.events.push_back(Event::PeerDebug(m)),
+            }
+        }
+        v
+    }
+
+    /// Shared tail of every entry point: move buffered channel data and enforce the
+    /// output bound.
+    fn after(&mut self) -> Result<(), Error> {
+        if self.closed {
+            return Ok(());
+        }
+        self.channels.flush_all(&mut self.transport, &mut self.events)?;
+        if self.transport.pending_output() > self.transport.limits().max_pending_output {
+            return Err(Error::LimitExceeded("peer is not reading: pending output"));
+        }
+        Ok(())
+    }
+
+    fn poll_transmit(&mut self) -> Option<Bytes> {
+        let out = self.transport.poll_transmit();
+        if out.is_some() && !self.closed {
+            // Room freed: let buffered channel data follow in the next chunk.
+            if let Err(e) = self.channels.flush_all(&mut self.transport, &mut self.events) {
+                self.fail(e);
+            }
+        }
+        out
+    }
+
+    fn reply_unimplemented(&mut self) -> Result<(), Error> {
+        let seq = self.transport.last_seq();
+        self.transport
+            .send(&Message::Unimplemented { seq }.to_bytes())
+    }
+}
+
+/// A short-lived handle for one channel's commands, from `conn.channel(id)`.
+pub struct Channel<'a> {
+    core: &'a mut Core,
+    id: ChannelId,
+}
+
+impl Channel<'_> {
+    /// The channel's id.
+    pub fn id(&self) -> ChannelId {
+        self.id
+    }
+
+    fn run<T>(&mut self, f: impl FnOnce(&mut Core, ChannelId) -> Result<T, Error>) -> Result<T, Error> {
+        self.core.check_open()?;
+        let r = f(self.core, self.id);
+        match r {
+            Err(e) if !e.is_local_misuse() => Err(self.core.fail(e)),
+            other => other,
+        }
+    }
+
+    /// Send data; returns how many bytes the window and send buffer accepted. When it is
+    /// less than offered, an `Event::ChannelWritable` follows once more fits.
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.send_stream(DataStream::Normal, data)
+    }
+
+    /// Send extended data type 1 (stderr).
+    pub fn send_stderr(&mut self, data: &[u8]) -> Result<usize, Error> {
+        self.send_stream(DataStream::Stderr, data)
+    }
+
+    /// Send on a given stream.
+    pub fn send_stream(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, Error> {
+        self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport))
+    }
+
+    /// Report `n` bytes of delivered data as processed: the receive window reopens.
+    pub fn consume(&mut self, n: usize) -> Result<(), Error> {
+        self.run(|c, id| c.channels.consume(id, n, &mut c.transport))
+    }
+
+    /// Answer the oldest request on this channel that wanted a reply.
+    pub fn reply(&mut self, success: bool) -> Result<(), Error> {
+        self.run(|c, id| c.channels.reply(id, success, &mut c.transport))
+    }
+
+    /// Send a channel request (after any data already accepted).
+    pub fn request(&mut self, req: &ChannelRequest, want_reply: bool) -> Result<(), Error> {
+        self.run(|c, id| c.channels.request(id, req, want_reply, &mut c.transport, &mut c.events))
+    }
+
+    /// Report a process's exit status (server role).
+    pub fn exit_status(&mut self, code: u32) -> Result<(), Error> {
+        self.request(&ChannelRequest::ExitStatus { code }, false)
+    }
+
+    /// Report that a process died from a signal (server role).
+    pub fn exit_signal(&mut self, signal: &str, core_dumped: bool, message: &str) -> Result<(), Error> {
+        self.request(
+            &ChannelRequest::ExitSignal {
+                name: signal.into(),
+                core_dumped,
+                message: message.into(),
+                language: String::new(),
+            },
+            false,
+        )
+    }
+
+    /// Send EOF once buffered data has gone.
+    pub fn eof(&mut self) -> Result<(), Error> {
+        self.run(|c, id| c.channels.eof(id, &mut c.transport, &mut c.events))
+    }
+
+    /// Close once buffered data has gone.
+    pub fn close(&mut self) -> Result<(), Error> {
+        self.run(|c, id| c.channels.close(id, &mut c.transport, &mut c.events))
+    }
+
+    /// Flow-control state.
+    pub fn window(&mut self) -> Result<WindowState, Error> {
+        self.core.channels.window(self.id)
+    }
+}
+
+macro_rules! common_api {
+    () => {
+        /// Feed received bytes. Whole packets are consumed from `buf`; a partial tail is
+        /// left for the next call. On error the connection has already queued a
+        /// DISCONNECT and an `Event::Disconnected`.
+        pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) -> Result<(), Error> {
+            self.core.check_open()?;
+            loop {
+                let r = self.core.transport.poll_payload(now, buf);
+                let payload = match r {
+                    Ok(Some(p)) => p,
+                    Ok(None) => break,
+                    Err(e) => return Err(self.core.fail(e)),
+                };
+                if let Err(e) = self.dispatch(now, payload) {
+                    return Err(self.core.fail(e));
+                }
+                if let Err(e) = self.on_transport_events() {
+                    return Err(self.core.fail(e));
+                }
+                if self.core.closed {
+                    return Ok(());
+                }
+            }
+            if let Err(e) = self.on_transport_events() {
+                return Err(self.core.fail(e));
+            }
+            self.core.after().map_err(|e| self.core.fail(e))
+        }
+
+        /// The next event, if any.
+        pub fn poll_event(&mut self) -> Option<Event> {
+            self.core.events.pop_front()
+        }
+
+        /// The next bytes to write to the socket, in order (many packets per chunk).
+        pub fn poll_transmit(&mut self) -> Option<Bytes> {
+            self.core.poll_transmit()
+        }
+
+        /// Bytes waiting to be handed out by `poll_transmit`.
+        pub fn pending_output(&self) -> usize {
+            self.core.transport.pending_output()
+        }
+
+        /// A handle for one channel's commands.
+        pub fn channel(&mut self, id: ChannelId) -> Result<Channel<'_>, Error> {
+            self.core.check_open()?;
+            Ok(Channel {
+                core: &mut self.core,
+                id,
+            })
+        }
+
+        /// Ids of the channels in the table.
+        pub fn channel_ids(&self) -> Vec<ChannelId> {
+            self.core.channels.ids()
+        }
+
+        /// Number of channels in the table.
+        pub fn channel_count(&self) -> usize {
+            self.core.channels.len()
+        }
+
+        /// Start a key re-exchange now.
+        pub fn rekey(&mut self) -> Result<(), Error> {
+            self.core.check_open()?;
+            if !self.core.transport.established() {
+                return Err(Error::InvalidState("initial key exchange not finished"));
+            }
+            self.core.transport.start_kex().map_err(|e| self.core.fail(e))
+        }
+
+        /// Send DISCONNECT and close.
+        pub fn disconnect(&mut self, reason: DisconnectReason, description: &str) {
+            self.core.disconnect(reason, description);
+        }
+
+        /// Whether the connection has ended.
+        pub fn is_closed(&self) -> bool {
+            self.core.closed
+        }
+
+        /// Send a global request (e.g. keepalive@openssh.com); with want_reply an
+        /// `Event::GlobalReply` follows.
+        pub fn global_request(&mut self, name: &str, want_reply: bool, data: &[u8]) -> Result<(), Error> {
+            self.core.check_open()?;
+            self.core
+                .channels
+                .global_request(name, want_reply, data, &mut self.core.transport)
+                .map_err(|e| self.core.fail(e))
+        }
+
+        /// The peer's identification line.
+        pub fn peer_version(&self) -> Option<&str> {
+            self.core.transport.peer_version()
+        }
+
+        /// The algorithms in force.
+        pub fn negotiated(&self) -> Option<&crate::transport::Negotiated> {
+            self.core.transport.negotiated()
+        }
+
+        /// The session identifier (the first exchange hash).
+        pub fn session_id(&self) -> Option<&[u8]> {
+            self.core.transport.session_id()
+        }
+    };
+}
+
+/// The server role of an SSH connection, as a pure state machine.
+pub struct ServerConnection {
+    core: Core,
+    config: Arc<ServerConfig>,
+    auth: ServerAuth,
+    auth_deadline: Option<Instant>,
+}
+
+impl ServerConnection {
+    /// A new connection accepted at `now`. Our identification line and KEXINIT are
+    /// queued for `poll_transmit` at once.
+    pub fn new(config: Arc<ServerConfig>, now: Instant) -> Result<Self, Error> {
+        let transport = Transport::new(
+            config.transport.clone(),
+            RoleKeys::Server(config.clone()),
+            now,
+        )?;
+        Ok(ServerConnection {
+            core: Core::new(transport, true),
+            auth: ServerAuth::new(config.auth_banner.clone()),
+            auth_deadline: config.auth_timeout.map(|t| now + t),
+            config,
+        })
+    }
+
+    common_api!();
+
+    /// The authenticated user, once authentication succeeded.
+    pub fn user(&self) -> Option<&str> {
+        self.auth.authenticated_user()
+    }
+
+    /// The next instant `handle_timeout` must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.core.closed {
+            return None;
+        }
+        let auth = self.auth_deadline.filter(|_| self.user().is_none());
+        [auth, self.core.transport.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Run timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        self.core.check_open()?;
+        if self.user().is_none() && self.auth_deadline.is_some_and(|d| now >= d) {
+            return Err(self.core.fail(Error::Timeout("authentication")));
+        }
+        let r = self.core.transport.handle_timeout(now).and_then(|_| self.core.after());
+        r.map_err(|e| self.core.fail(e))
+    }
+
+    /// Answer an `Event::AuthRequest`. Answers are sent in request order.
+    pub fn answer_auth(&mut self, id: AuthRequestId, decision: AuthDecision) -> Result<(), Error> {
+        self.core.check_open()?;
+        let mut out = Vec::new();
+        let r = self.auth.answer(
+            id,
+            decision,
+            &self.config.auth_methods,
+            self.config.transport.limits.max_auth_attempts,
+            &mut out,
+        );
+        self.apply_auth(out).map_err(|e| self.core.fail(e))?;
+        match r {
+            Err(e) if e.is_local_misuse() => Err(e),
+            Err(e) => Err(self.core.fail(e)),
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Accept a channel the peer asked to open.
+    pub fn accept_channel(&mut self, id: ChannelId) -> Result<(), Error> {
+        self.core.check_open()?;
+        self.core.channels.accept(id, &mut self.core.transport)
+    }
+
+    /// Refuse a channel the peer asked to open.
+    pub fn reject_channel(&mut self, id: ChannelId, reason: OpenFailure, description: &str) -> Result<(), Error> {
+        self.core.check_open()?;
+        self.core
+            .channels
+            .reject(id, reason, description, &mut self.core.transport)
+    }
+
+    fn apply_auth(&mut self, out: Vec<AuthOutput>) -> Result<(), Error> {
+        for o in out {
+            match o {
+                AuthOutput::Send(m) => self.core.transport.send(&m.to_bytes())?,
+                AuthOutput::Event(r) => self.core.events.push_back(Event::AuthRequest(r)),
+                AuthOutput::Authenticated(user) => {
+                    self.core.events.push_back(Event::Authenticated { user })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn on_transport_events(&mut self) -> Result<(), Error> {
+        self.core.drain_transport_events();
+        Ok(())
+    }
+
+    fn dispatch(&mut self, _now: Instant, payload: Bytes) -> Result<(), Error> {
+        let code = payload[0];
+        match code {
+            SERVICE_REQUEST => {
+                let Message::ServiceRequest { name } = Message::decode(&payload)? else {
+                    return Err(Error::Protocol("bad service request"));
+                };
+                if name != "ssh-userauth" || self.user().is_some() {
+                    return Err(Error::ServiceNotAvailable(name));
+                }
+                self.auth.accept_service();
+                self.core
+                    .transport
+                    .send(&Message::ServiceAccept { name }.to_bytes())
+            }
+            USERAUTH_REQUEST => {
+                let msg = Message::decode(&payload);
+                wipe(payload);
+                let Message::UserauthRequest {
+                    user,
+                    service,
+                    method,
+                } = msg?
+                else {
+                    return Err(Error::Protocol("bad userauth request"));
+                };
+                let sid = self.core.transport.session_id().unwrap_or_default().to_vec();
+                let mut out = Vec::new();
+                self.auth.on_request(&sid, user, service, method, &mut out)?;
+                self.auth.flush(
+                    &self.config.auth_methods,
+                    self.config.transport.limits.max_auth_attempts,
+                    &mut out,
+                )?;
+                self.apply_auth(out)
+            }
+            51..=79 => Err(Error::UnexpectedMessage {
+                msg: code,
+                state: "server authentication (client-only message)",
+            }),
+            80..=100 => {
+                if self.user().is_none() {
+                    return Err(Error::UnexpectedMessage {
+                        msg: code,
+                        state: "before authentication",
+                    });
+                }
+                let m = Message::decode(&payload)?;
+                self.core
+                    .channels
+                    .handle(m, &mut self.core.transport, &mut self.core.events)
+            }
+            EXT_INFO | SERVICE_ACCEPT => Err(Error::UnexpectedMessage {
+                msg: code,
+                state: "server (message not sent by clients)",
+            }),
+            _ => {
+                debug!(code, "unimplemented message");
+                self.core.reply_unimplemented()
+            }
+        }
+    }
+}
+
+/// Zero a payload's bytes when we hold the only reference (passwords live there).
+fn wipe(payload: Bytes) {
+    if let Ok(mut m) = payload.try_into_mut() {
+        zeroize::Zeroize::zeroize(&mut m[..]);
+    }
+}
+
+/// The client role of an SSH connection: used by tests, fuzzers and benchmarks to drive
+/// servers in memory, and usable as a minimal client.
+pub struct ClientConnection {
+    core: Core,
+    auth: ClientAuth,
+}
+
+impl ClientConnection {
+    /// A new connection; our identification line and KEXINIT are queued at once.
+    pub fn new(config: Arc<ClientConfig>, now: Instant) -> Result<Self, Error> {
+        config.validate()?;
+        let transport = Transport::new(
+            config.transport.clone(),
+            RoleKeys::Client {
+                policy: config.host_key_policy.clone(),
+                host_key_algorithms: config.host_key_algorithms.clone(),
+            },
+            now,
+        )?;
+        Ok(ClientConnection {
+            core: Core::new(transport, false),
+            auth: ClientAuth::default(),
+        })
+    }
+
+    common_api!();
+
+    /// The next instant `handle_timeout` must be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.core.closed {
+            None
+        } else {
+            self.core.transport.poll_timeout()
+        }
+    }
+
+    /// Run timers due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        self.core.check_open()?;
+        let r = self.core.transport.handle_timeout(now).and_then(|_| self.core.after());
+        r.map_err(|e| self.core.fail(e))
+    }
+
+    /// Whether authentication succeeded.
+    pub fn is_authenticated(&self) -> bool {
+        self.auth.authenticated
+    }
+
+    /// The server-sig-algs the server announced, if any.
+    pub fn server_sig_algs(&self) -> Option<&[String]> {
+        self.core.transport.server_sig_algs()
+    }
+
+    fn send_auth(&mut self, m: Message) -> Result<(), Error> {
+        self.core.check_open()?;
+        if !self.core.transport.established() {
+            return Err(Error::InvalidState("key exchange not finished"));
+        }
+        if self.auth.service_accepted {
+            self.core.transport.send(&m.to_bytes())
+        } else {
+            self.auth.held.push(m);
+            Ok(())
+        }
+    }
+
+    /// Try the "none" method.
+    pub fn auth_none(&mut self, user: &str) -> Result<(), Error> {
+        let m = self.auth.none(user);
+        self.send_auth(m)
+    }
+
+    /// Try a password.
+    pub fn auth_password(&mut self, user: &str, password: &str) -> Result<(), Error> {
+        let m = self.auth.password(user, SecretString::from(password));
+        self.send_auth(m)
+    }
+
+    /// Authenticate with a private key (signed directly, without a query).
+    pub fn auth_publickey(&mut self, user: &str, key: &PrivateKey) -> Result<(), Error> {
+        let sid = self
+            .core
+            .transport
+            .session_id()
+            .ok_or(Error::InvalidState("key exchange not finished"))?
+            .to_vec();
+        let m = self.auth.publickey(&sid, user, key)?;
+        self.send_auth(m)
+    }
+
+    /// Open a session channel; `Event::ChannelOpened` follows.
+    pub fn open_session(&mut self) -> Result<ChannelId, Error> {
+        self.open_channel(&ChannelKind::Session)
+    }
+
+    /// Open a channel of any kind.
+    pub fn open_channel(&mut self, kind: &ChannelKind) -> Result<ChannelId, Error> {
+        self.core.check_open()?;
+        if !self.auth.authenticated {
+            return Err(Error::InvalidState("not authenticated"));
+        }
+        self.core.channels.open(kind, &mut self.core.transport)
+    }
+
+    fn on_transport_events(&mut self) -> Result<(), Error> {
+        for e in self.core.drain_transport_events() {
+            if let TransportEvent::KeysExchanged(_) = e {
+                if !self.auth.service_requested {
+                    self.auth.service_requested = true;
+                    self.core.transport.send(
+                        &Message::ServiceRequest {
+                            name: "ssh-userauth".into(),
+                        }
+                        .to_bytes(),
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, _now: Instant, payload: Bytes) -> Result<(), Error> {
+        let code = payload[0];
+        let auth_phase = !self.auth.authenticated;
+        match (code, auth_phase) {
+            (SERVICE_ACCEPT, true) if self.auth.service_requested && !self.auth.service_accepted => {
+                self.auth.service_accepted = true;
+                for m in std::mem::take(&mut self.auth.held) {
+                    self.core.transport.send(&m.to_bytes())?;
+                }
+                Ok(())
+            }
+            (USERAUTH_FAILURE | USERAUTH_SUCCESS | USERAUTH_BANNER | USERAUTH_PK_OK, true) => {
+                match Message::decode(&payload)? {
+                    Message::UserauthFailure {
+                        methods,
+                        partial_success,
+                    } => self.core.events.push_back(Event::AuthFailure {
+                        methods,
+                        partial_success,
+                    }),
+                    Message::UserauthSuccess => {
+                        self.auth.authenticated = true;
+                        self.core.events.push_back(Event::Authenticated {
+                            user: self.auth.user.clone().unwrap_or_default(),
+                        });
+                    }
+                    Message::UserauthBanner { message, .. } => {
+                        self.core.events.push_back(Event::AuthBanner(message))
+                    }
+                    _ => self.core.events.push_back(Event::AuthPkOk),
+                }
+                Ok(())
+            }
+            (80..=100, false) => {
+                let m = Message::decode(&payload)?;
+                self.core
+                    .channels
+                    .handle(m, &mut self.core.transport, &mut self.core.events)
+            }
+            (USERAUTH_BANNER, false) => Ok(()),
+            (0..=127, _) => Err(Error::UnexpectedMessage {
+                msg: code,
+                state: if auth_phase {
+                    "client authentication"
+                } else {
+                    "client connection"
+                },
+            }),
+            _ => self.core.reply_unimplemented(),
+        }
+    }
+}

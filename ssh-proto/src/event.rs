@@ -1,0 +1,119 @@
+//! Events: what the application must know or decide.
+
+use bytes::Bytes;
+
+use crate::auth::AuthRequest;
+use crate::channel::{ChannelId, ChannelKind, ChannelRequest, DataStream};
+use crate::error::{DisconnectReason, Error};
+use crate::keys::PublicKey;
+use crate::transport::Negotiated;
+
+/// Something that happened on a connection. Events are plain data; decisions are
+/// given back through the connection's methods.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Event {
+    /// A key exchange finished; these algorithms are now in force.
+    KeysExchanged(Negotiated),
+    /// Client role: the server proved possession of this host key.
+    ServerHostKey(PublicKey),
+    /// Server role: decide with [`crate::ServerConnection::answer_auth`].
+    AuthRequest(AuthRequest),
+    /// Authentication succeeded for this user (both roles).
+    Authenticated {
+        /// The user name.
+        user: String,
+    },
+    /// Client role: the server refused an attempt.
+    AuthFailure {
+        /// Methods that can continue.
+        methods: Vec<String>,
+        /// Whether the attempt succeeded as one step of several.
+        partial_success: bool,
+    },
+    /// Client role: the server would accept the queried key.
+    AuthPkOk,
+    /// Client role: the server's banner text.
+    AuthBanner(String),
+    /// The peer asks to open a channel: `accept_channel` or `reject_channel`.
+    ChannelOpenRequest {
+        /// Our id for it.
+        channel: ChannelId,
+        /// What kind of channel.
+        kind: ChannelKind,
+    },
+    /// A channel we opened was confirmed.
+    ChannelOpened {
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// A channel we opened was refused.
+    ChannelOpenFailed {
+        /// The channel.
+        channel: ChannelId,
+        /// RFC 4254 reason code.
+        reason: u32,
+        /// The peer's text.
+        description: String,
+    },
+    /// A channel request from the peer. When `want_reply`, answer with `Channel::reply`.
+    ChannelRequest {
+        /// The channel.
+        channel: ChannelId,
+        /// The request.
+        request: ChannelRequest,
+        /// Whether the peer waits for a reply.
+        want_reply: bool,
+    },
+    /// The peer's reply to a request we sent with want-reply.
+    ChannelReply {
+        /// The channel.
+        channel: ChannelId,
+        /// Success or failure.
+        success: bool,
+    },
+    /// Data arrived. Call `Channel::consume` once it is processed to reopen the window.
+    ChannelData {
+        /// The channel.
+        channel: ChannelId,
+        /// The data: a slice of the decrypted packet, not a copy.
+        data: Bytes,
+        /// Normal or extended (stderr).
+        stream: DataStream,
+    },
+    /// A channel whose `send` accepted less than offered can take more now.
+    ChannelWritable {
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// The peer will send no more data on this channel.
+    ChannelEof {
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// The channel is closed in both directions; its id is free.
+    ChannelClosed {
+        /// The channel.
+        channel: ChannelId,
+    },
+    /// The reply to a global request we sent with want-reply.
+    GlobalReply {
+        /// Success or failure.
+        success: bool,
+        /// Response data.
+        data: Bytes,
+    },
+    /// The peer sent SSH_MSG_DEBUG with always_display set (text sanitised).
+    PeerDebug(String),
+    /// The connection ended. No more events follow.
+    Disconnected {
+        /// The reason code (sent or received).
+        reason: DisconnectReason,
+        /// Human-readable description.
+        description: String,
+        /// Whether the peer sent the disconnect.
+        by_peer: bool,
+        /// The error that ended it, if any.
+        error: Option<Error>,
+    },
+}

@@ -1,0 +1,273 @@
+//! Host keys and public keys: wire blobs, signatures, OpenSSH file formats, fingerprints.
+
+use std::fmt;
+
+use aws_lc_rs::signature::{self, KeyPair as _};
+use bytes::{Bytes, BytesMut};
+
+use crate::crypto::rng::Rng;
+use crate::error::Error;
+use crate::secret::SecretBytes;
+use crate::wire::{Reader, Writer};
+
+/// A public key as sent on the wire, parsed where we know its algorithm.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum PublicKey {
+    /// ssh-ed25519
+    Ed25519([u8; 32]),
+    /// A key of an algorithm this build cannot verify, kept as its blob.
+    Other {
+        /// The key's algorithm name.
+        algorithm: String,
+        /// The whole public key blob.
+        blob: Bytes,
+    },
+}
+
+impl PublicKey {
+    /// Parse a public key blob (RFC 4253 §6.6).
+    pub fn from_blob(blob: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(blob);
+        let alg = r.utf8()?;
+        match alg {
+            "ssh-ed25519" => {
+                let k = r.string()?;
+                r.finish()?;
+                let k: [u8; 32] = k
+                    .try_into()
+                    .map_err(|_| Error::Protocol("ed25519 key is not 32 bytes"))?;
+                Ok(PublicKey::Ed25519(k))
+            }
+            other => Ok(PublicKey::Other {
+                algorithm: other.to_owned(),
+                blob: Bytes::copy_from_slice(blob),
+            }),
+        }
+    }
+
+    /// Parse one line of OpenSSH public key text (`ssh-ed25519 AAAA... comment`).
+    pub fn from_openssh(line: &str) -> Result<Self, Error> {
+        let k = ssh_key::PublicKey::from_openssh(line.trim())
+            .map_err(|_| Error::Config("not an OpenSSH public key"))?;
+        let blob = k
+            .to_bytes()
+            .map_err(|_| Error::Config("public key cannot be encoded"))?;
+        Self::from_blob(&blob)
+    }
+
+    /// The key algorithm name.
+    pub fn algorithm(&self) -> &str {
+        match self {
+            PublicKey::Ed25519(_) => "ssh-ed25519",
+            PublicKey::Other { algorithm, .. } => algorithm,
+        }
+    }
+
+    /// The wire blob.
+    pub fn to_blob(&self) -> Bytes {
+        match self {
+            PublicKey::Ed25519(k) => {
+                let mut b = BytesMut::with_capacity(51);
+                Writer::new(&mut b).utf8("ssh-ed25519").string(k);
+                b.freeze()
+            }
+            PublicKey::Other { blob, .. } => blob.clone(),
+        }
+    }
+
+    /// `SHA256:<base64>` as OpenSSH prints it.
+    pub fn fingerprint(&self) -> String {
+        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.to_blob());
+        format!("SHA256:{}", base64_nopad(d.as_ref()))
+    }
+
+    /// The signature algorithms this key can verify.
+    pub fn signature_algorithms(&self) -> &'static [&'static str] {
+        match self {
+            PublicKey::Ed25519(_) => &["ssh-ed25519"],
+            PublicKey::Other { .. } => &[],
+        }
+    }
+
+    /// Verify an SSH signature blob (`string alg, string sig`) over `message`, requiring
+    /// the blob's algorithm to be `expected_alg`.
+    pub fn verify(&self, expected_alg: &str, message: &[u8], sig_blob: &[u8]) -> bool {
+        let mut r = Reader::new(sig_blob);
+        let (Ok(alg), Ok(sig)) = (r.utf8(), r.string()) else {
+            return false;
+        };
+        if alg != expected_alg || r.finish().is_err() {
+            return false;
+        }
+        match self {
+            PublicKey::Ed25519(k) if alg == "ssh-ed25519" => {
+                signature::UnparsedPublicKey::new(&signature::ED25519, k)
+                    .verify(message, sig)
+                    .is_ok()
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({} {})", self.algorithm(), self.fingerprint())
+    }
+}
+
+/// A private key that can sign: a server host key or a client user key.
+pub struct PrivateKey {
+    seed: SecretBytes,
+    pair: signature::Ed25519KeyPair,
+    public: PublicKey,
+}
+
+impl PrivateKey {
+    /// A new ed25519 key from the given randomness source.
+    pub fn generate_ed25519(rng: &dyn Rng) -> Result<Self, Error> {
+        let mut seed = vec![0u8; 32];
+        rng.fill(&mut seed)?;
+        Self::ed25519_from_seed(SecretBytes::new(seed))
+    }
+
+    /// An ed25519 key from its 32-byte seed.
+    pub fn ed25519_from_seed(seed: SecretBytes) -> Result<Self, Error> {
+        let pair = signature::Ed25519KeyPair::from_seed_unchecked(seed.expose())
+            .map_err(|_| Error::Config("bad ed25519 seed"))?;
+        let mut pk = [0u8; 32];
+        pk.copy_from_slice(pair.public_key().as_ref());
+        Ok(PrivateKey {
+            seed,
+            pair,
+            public: PublicKey::Ed25519(pk),
+        })
+    }
+
+    /// Parse an unencrypted OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`).
+    pub fn from_openssh(pem: &str) -> Result<Self, Error> {
+        let k = ssh_key::PrivateKey::from_openssh(pem)
+            .map_err(|_| Error::Config("not an OpenSSH private key"))?;
+        if k.is_encrypted() {
+            return Err(Error::Config("encrypted private keys are not supported yet"));
+        }
+        match k.key_data() {
+            ssh_key::private::KeypairData::Ed25519(kp) => {
+                Self::ed25519_from_seed(SecretBytes::new(kp.private.to_bytes().to_vec()))
+            }
+            _ => Err(Error::Config("only ed25519 private keys are supported yet")),
+        }
+    }
+
+    /// The key in OpenSSH private key format (unencrypted).
+    pub fn to_openssh(&self, comment: &str) -> Result<String, Error> {
+        let mut both = [0u8; 64];
+        both[..32].copy_from_slice(self.seed.expose());
+        both[32..].copy_from_slice(self.pair.public_key().as_ref());
+        let kp = ssh_key::private::Ed25519Keypair::from_bytes(&both)
+            .map_err(|_| Error::Config("ed25519 key pair rejected"))?;
+        zeroize::Zeroize::zeroize(&mut both);
+        let k = ssh_key::PrivateKey::new(kp.into(), comment)
+            .map_err(|_| Error::Config("cannot build private key"))?;
+        let s = k
+            .to_openssh(ssh_key::LineEnding::LF)
+            .map_err(|_| Error::Config("cannot encode private key"))?;
+        Ok(s.as_str().to_owned())
+    }
+
+    /// The public half.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The signature algorithms this key can produce.
+    pub fn signature_algorithms(&self) -> &'static [&'static str] {
+        self.public.signature_algorithms()
+    }
+
+    /// Sign `message` with `alg`, returning the SSH signature blob.
+    pub fn sign(&self, alg: &str, message: &[u8]) -> Result<Bytes, Error> {
+        if alg != "ssh-ed25519" {
+            return Err(Error::Crypto("unsupported signature algorithm"));
+        }
+        let sig = self.pair.sign(message);
+        let mut b = BytesMut::with_capacity(83);
+        Writer::new(&mut b).utf8(alg).string(sig.as_ref());
+        Ok(b.freeze())
+    }
+}
+
+impl fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PrivateKey({:?}, ***)", self.public)
+    }
+}
+
+/// Parse an OpenSSH `authorized_keys` file into its keys (options are ignored for now).
+pub fn parse_authorized_keys(text: &str) -> Result<Vec<PublicKey>, Error> {
+    let mut keys = Vec::new();
+    for entry in ssh_key::AuthorizedKeys::new(text) {
+        let entry = entry.map_err(|_| Error::Config("malformed authorized_keys line"))?;
+        let blob = entry
+            .public_key()
+            .to_bytes()
+            .map_err(|_| Error::Config("authorized key cannot be encoded"))?;
+        keys.push(PublicKey::from_blob(&blob)?);
+    }
+    Ok(keys)
+}
+
+fn base64_nopad(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(data.len() * 4 / 3 + 3);
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..=c.len() {
+            out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::rng::SeededRng;
+
+    #[test]
+    fn sign_verify_and_openssh_round_trip() {
+        let k = PrivateKey::generate_ed25519(&SeededRng::new(7)).unwrap();
+        let sig = k.sign("ssh-ed25519", b"msg").unwrap();
+        assert!(k.public_key().verify("ssh-ed25519", b"msg", &sig));
+        assert!(!k.public_key().verify("ssh-ed25519", b"other", &sig));
+        assert!(!k.public_key().verify("ssh-rsa", b"msg", &sig));
+        let pem = k.to_openssh("test").unwrap();
+        let back = PrivateKey::from_openssh(&pem).unwrap();
+        assert_eq!(back.public_key(), k.public_key());
+        let blob = k.public_key().to_blob();
+        assert_eq!(&PublicKey::from_blob(&blob).unwrap(), k.public_key());
+    }
+
+    #[test]
+    fn fingerprint_matches_openssh_format() {
+        // RFC 8709 test key: public key d75a98...; OpenSSH prints this fingerprint for it.
+        let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea";
+        let k = PublicKey::from_openssh(line).unwrap();
+        assert!(k.fingerprint().starts_with("SHA256:"));
+        assert_eq!(k.fingerprint().len(), 7 + 43);
+        assert_eq!(parse_authorized_keys(&format!("# c\n{line} me\n")).unwrap(), vec![k]);
+    }
+
+    #[test]
+    fn malformed_blobs_and_signatures_are_errors() {
+        assert!(PublicKey::from_blob(&[0, 0, 0, 11]).is_err());
+        let mut b = BytesMut::new();
+        Writer::new(&mut b).utf8("ssh-ed25519").string(&[1, 2, 3]);
+        assert!(PublicKey::from_blob(&b).is_err());
+        let k = PrivateKey::generate_ed25519(&SeededRng::new(1)).unwrap();
+        assert!(!k.public_key().verify("ssh-ed25519", b"m", &[]));
+        assert!(!k.public_key().verify("ssh-ed25519", b"m", &[0, 0, 0, 1, b'x']));
+    }
+}
