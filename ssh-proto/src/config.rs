@@ -297,10 +297,14 @@ fn validate(t: &TransportConfig) -> Result<(), Error> {
     }
     let l = &t.limits;
     if l.max_packet_len < 32 * 1024 + 1024 {
-        return Err(Error::Config("max_packet_len must allow 32 KiB payloads (RFC 4253 §6.1)"));
+        return Err(Error::Config(
+            "max_packet_len must allow 32 KiB payloads (RFC 4253 §6.1)",
+        ));
     }
     if l.channel_max_packet as u64 + 1024 > l.max_packet_len as u64 || l.channel_max_packet == 0 {
-        return Err(Error::Config("channel_max_packet must fit in max_packet_len"));
+        return Err(Error::Config(
+            "channel_max_packet must fit in max_packet_len",
+        ));
     }
     if l.channel_window == 0 || l.output_high_water > l.max_pending_output {
         return Err(Error::Config("window and output limits are inconsistent"));

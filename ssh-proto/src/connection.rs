@@ -61,7 +61,8 @@ impl Core {
         };
         if !by_peer {
             info!(error = %e, "closing connection");
-            self.transport.disconnect(e.disconnect_reason(), &description);
+            self.transport
+                .disconnect(e.disconnect_reason(), &description);
         } else {
             info!(%description, "peer disconnected");
         }
@@ -110,7 +111,8 @@ impl Core {
         if self.closed {
             return Ok(());
         }
-        self.channels.flush_all(&mut self.transport, &mut self.events)?;
+        self.channels
+            .flush_all(&mut self.transport, &mut self.events)?;
         if self.transport.pending_output() > self.transport.limits().max_pending_output {
             return Err(Error::LimitExceeded("peer is not reading: pending output"));
         }
@@ -121,7 +123,10 @@ impl Core {
         let out = self.transport.poll_transmit();
         if out.is_some() && !self.closed {
             // Room freed: let buffered channel data follow in the next chunk.
-            if let Err(e) = self.channels.flush_all(&mut self.transport, &mut self.events) {
+            if let Err(e) = self
+                .channels
+                .flush_all(&mut self.transport, &mut self.events)
+            {
                 self.fail(e);
             }
         }
@@ -147,7 +152,10 @@ impl Channel<'_> {
         self.id
     }
 
-    fn run<T>(&mut self, f: impl FnOnce(&mut Core, ChannelId) -> Result<T, Error>) -> Result<T, Error> {
+    fn run<T>(
+        &mut self,
+        f: impl FnOnce(&mut Core, ChannelId) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         self.core.check_open()?;
         let r = f(self.core, self.id);
         match r {
@@ -184,7 +192,10 @@ impl Channel<'_> {
 
     /// Send a channel request (after any data already accepted).
     pub fn request(&mut self, req: &ChannelRequest, want_reply: bool) -> Result<(), Error> {
-        self.run(|c, id| c.channels.request(id, req, want_reply, &mut c.transport, &mut c.events))
+        self.run(|c, id| {
+            c.channels
+                .request(id, req, want_reply, &mut c.transport, &mut c.events)
+        })
     }
 
     /// Report a process's exit status (server role).
@@ -193,7 +204,12 @@ impl Channel<'_> {
     }
 
     /// Report that a process died from a signal (server role).
-    pub fn exit_signal(&mut self, signal: &str, core_dumped: bool, message: &str) -> Result<(), Error> {
+    pub fn exit_signal(
+        &mut self,
+        signal: &str,
+        core_dumped: bool,
+        message: &str,
+    ) -> Result<(), Error> {
         self.request(
             &ChannelRequest::ExitSignal {
                 name: signal.into(),
@@ -291,7 +307,10 @@ macro_rules! common_api {
             if !self.core.transport.established() {
                 return Err(Error::InvalidState("initial key exchange not finished"));
             }
-            self.core.transport.start_kex().map_err(|e| self.core.fail(e))
+            self.core
+                .transport
+                .start_kex()
+                .map_err(|e| self.core.fail(e))
         }
 
         /// Send DISCONNECT and close.
@@ -306,11 +325,30 @@ macro_rules! common_api {
 
         /// Send a global request (e.g. keepalive@openssh.com); with want_reply an
         /// `Event::GlobalReply` follows.
-        pub fn global_request(&mut self, name: &str, want_reply: bool, data: &[u8]) -> Result<(), Error> {
+        pub fn global_request(
+            &mut self,
+            name: &str,
+            want_reply: bool,
+            data: &[u8],
+        ) -> Result<(), Error> {
             self.core.check_open()?;
             self.core
                 .channels
                 .global_request(name, want_reply, data, &mut self.core.transport)
+                .map_err(|e| self.core.fail(e))
+        }
+
+        /// Send any payload as one packet (message number first), encrypted with the
+        /// keys in force. For tests, fuzzing and protocol extensions (reference:
+        /// SendSSHPacket); held like any message during key exchange.
+        pub fn send_raw_packet(&mut self, payload: &[u8]) -> Result<(), Error> {
+            self.core.check_open()?;
+            if payload.is_empty() {
+                return Err(Error::InvalidState("empty payload"));
+            }
+            self.core
+                .transport
+                .send(payload)
                 .map_err(|e| self.core.fail(e))
         }
 
@@ -381,7 +419,11 @@ impl ServerConnection {
         if self.user().is_none() && self.auth_deadline.is_some_and(|d| now >= d) {
             return Err(self.core.fail(Error::Timeout("authentication")));
         }
-        let r = self.core.transport.handle_timeout(now).and_then(|_| self.core.after());
+        let r = self
+            .core
+            .transport
+            .handle_timeout(now)
+            .and_then(|_| self.core.after());
         r.map_err(|e| self.core.fail(e))
     }
 
@@ -411,7 +453,12 @@ impl ServerConnection {
     }
 
     /// Refuse a channel the peer asked to open.
-    pub fn reject_channel(&mut self, id: ChannelId, reason: OpenFailure, description: &str) -> Result<(), Error> {
+    pub fn reject_channel(
+        &mut self,
+        id: ChannelId,
+        reason: OpenFailure,
+        description: &str,
+    ) -> Result<(), Error> {
         self.core.check_open()?;
         self.core
             .channels
@@ -462,9 +509,15 @@ impl ServerConnection {
                 else {
                     return Err(Error::Protocol("bad userauth request"));
                 };
-                let sid = self.core.transport.session_id().unwrap_or_default().to_vec();
+                let sid = self
+                    .core
+                    .transport
+                    .session_id()
+                    .unwrap_or_default()
+                    .to_vec();
                 let mut out = Vec::new();
-                self.auth.on_request(&sid, user, service, method, &mut out)?;
+                self.auth
+                    .on_request(&sid, user, service, method, &mut out)?;
                 self.auth.flush(
                     &self.config.auth_methods,
                     self.config.transport.limits.max_auth_attempts,
@@ -546,7 +599,11 @@ impl ClientConnection {
     /// Run timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.core.check_open()?;
-        let r = self.core.transport.handle_timeout(now).and_then(|_| self.core.after());
+        let r = self
+            .core
+            .transport
+            .handle_timeout(now)
+            .and_then(|_| self.core.after());
         r.map_err(|e| self.core.fail(e))
     }
 
@@ -632,7 +689,9 @@ impl ClientConnection {
         let code = payload[0];
         let auth_phase = !self.auth.authenticated;
         match (code, auth_phase) {
-            (SERVICE_ACCEPT, true) if self.auth.service_requested && !self.auth.service_accepted => {
+            (SERVICE_ACCEPT, true)
+                if self.auth.service_requested && !self.auth.service_accepted =>
+            {
                 self.auth.service_accepted = true;
                 for m in std::mem::take(&mut self.auth.held) {
                     self.core.transport.send(&m.to_bytes())?;

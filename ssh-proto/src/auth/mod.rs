@@ -68,7 +68,11 @@ impl fmt::Debug for AuthMethod {
             AuthMethod::Password { new_password, .. } => write!(
                 f,
                 "Password(***{})",
-                if new_password.is_some() { ", change" } else { "" }
+                if new_password.is_some() {
+                    ", change"
+                } else {
+                    ""
+                }
             ),
             AuthMethod::PublicKey {
                 key,

@@ -79,7 +79,9 @@ impl ServerAuth {
             return Ok(());
         }
         if !self.service_accepted {
-            return Err(Error::Protocol("userauth request before ssh-userauth service request"));
+            return Err(Error::Protocol(
+                "userauth request before ssh-userauth service request",
+            ));
         }
         if service != "ssh-connection" {
             return Err(Error::ServiceNotAvailable(service));
@@ -112,9 +114,9 @@ impl ServerAuth {
                 blob,
                 signature,
             } => {
-                let key = PublicKey::from_blob(&blob).ok().filter(|k| {
-                    k.signature_algorithms().contains(&algorithm.as_str())
-                });
+                let key = PublicKey::from_blob(&blob)
+                    .ok()
+                    .filter(|k| k.signature_algorithms().contains(&algorithm.as_str()));
                 match (key, signature) {
                     (None, _) => {
                         debug!(%algorithm, "publickey: unsupported or malformed key");
@@ -177,7 +179,9 @@ impl ServerAuth {
             .pending
             .iter_mut()
             .find(|p| p.id == id && p.decision.is_none())
-            .ok_or(Error::InvalidState("no such pending authentication request"))?;
+            .ok_or(Error::InvalidState(
+                "no such pending authentication request",
+            ))?;
         p.decision = Some(decision);
         self.flush(default_methods, max_failures, out)
     }
@@ -190,7 +194,9 @@ impl ServerAuth {
         out: &mut Vec<AuthOutput>,
     ) -> Result<(), Error> {
         while self.pending.front().is_some_and(|p| p.decision.is_some()) {
-            let Some(p) = self.pending.pop_front() else { break };
+            let Some(p) = self.pending.pop_front() else {
+                break;
+            };
             let Some(decision) = p.decision else { break };
             if let Some(b) = self.banner.take() {
                 out.push(AuthOutput::Send(Message::UserauthBanner {
@@ -205,7 +211,10 @@ impl ServerAuth {
                 })
             };
             match (p.kind, decision) {
-                (Kind::Query { algorithm, blob }, AuthDecision::Accept | AuthDecision::Partial { .. }) => {
+                (
+                    Kind::Query { algorithm, blob },
+                    AuthDecision::Accept | AuthDecision::Partial { .. },
+                ) => {
                     out.push(AuthOutput::Send(Message::UserauthPkOk { algorithm, blob }));
                 }
                 (Kind::Attempt | Kind::Probe, AuthDecision::Accept) => {

@@ -137,7 +137,12 @@ fn unknown(id: u32) -> Error {
     Error::Protocol("message for an unknown channel")
 }
 
-fn write_data(tx: &mut Transport, remote: u32, code: Option<u32>, chunk: &[u8]) -> Result<(), Error> {
+fn write_data(
+    tx: &mut Transport,
+    remote: u32,
+    code: Option<u32>,
+    chunk: &[u8],
+) -> Result<(), Error> {
     tx.send_with(|o| {
         match code {
             None => o.put_u8(CHANNEL_DATA),
@@ -281,7 +286,9 @@ impl ChannelTable {
                     language: String::new(),
                 };
                 if !self.accept_opens {
-                    tx.send(&refuse(OpenFailure::AdministrativelyProhibited, "not accepted").to_bytes())?;
+                    tx.send(
+                        &refuse(OpenFailure::AdministrativelyProhibited, "not accepted").to_bytes(),
+                    )?;
                     return Ok(());
                 }
                 let kind = ChannelKind::decode(&kind, &data)?;
@@ -293,7 +300,9 @@ impl ChannelTable {
                     Ok(id) => ev.push_back(Event::ChannelOpenRequest { channel: id, kind }),
                     Err(_) => {
                         debug!("channel open refused: too many channels");
-                        tx.send(&refuse(OpenFailure::ResourceShortage, "too many channels").to_bytes())?;
+                        tx.send(
+                            &refuse(OpenFailure::ResourceShortage, "too many channels").to_bytes(),
+                        )?;
                     }
                 }
             }
@@ -306,7 +315,9 @@ impl ChannelTable {
             } => {
                 let c = self.get(recipient).ok_or_else(|| unknown(recipient))?;
                 if c.phase != Phase::Opening {
-                    return Err(Error::Protocol("open confirmation for a channel not opening"));
+                    return Err(Error::Protocol(
+                        "open confirmation for a channel not opening",
+                    ));
                 }
                 c.phase = Phase::Open;
                 c.remote = sender;
@@ -369,7 +380,12 @@ impl ChannelTable {
             Message::ChannelClose { recipient } => {
                 let c = self.open_for_peer(recipient)?;
                 if !c.close_sent {
-                    tx.send(&Message::ChannelClose { recipient: c.remote }.to_bytes())?;
+                    tx.send(
+                        &Message::ChannelClose {
+                            recipient: c.remote,
+                        }
+                        .to_bytes(),
+                    )?;
                 }
                 self.remove(recipient);
                 ev.push_back(Event::ChannelClosed {
@@ -449,7 +465,9 @@ impl ChannelTable {
         }
         let n = data.len();
         if n > max_packet as usize {
-            return Err(Error::Protocol("channel data larger than the maximum packet"));
+            return Err(Error::Protocol(
+                "channel data larger than the maximum packet",
+            ));
         }
         if n > c.recv_window as usize {
             return Err(Error::Protocol("channel data exceeds the window"));
@@ -471,7 +489,11 @@ impl ChannelTable {
     }
 
     /// Open a channel towards the peer.
-    pub(crate) fn open(&mut self, kind: &ChannelKind, tx: &mut Transport) -> Result<ChannelId, Error> {
+    pub(crate) fn open(
+        &mut self,
+        kind: &ChannelKind,
+        tx: &mut Transport,
+    ) -> Result<ChannelId, Error> {
         let c = self.new_chan(Phase::Opening);
         let id = self.alloc(c)?;
         let mut data = BytesMut::new();
@@ -600,7 +622,12 @@ impl ChannelTable {
     }
 
     /// The application consumed `n` bytes of delivered data: reopen the window.
-    pub(crate) fn consume(&mut self, id: ChannelId, n: usize, tx: &mut Transport) -> Result<(), Error> {
+    pub(crate) fn consume(
+        &mut self,
+        id: ChannelId,
+        n: usize,
+        tx: &mut Transport,
+    ) -> Result<(), Error> {
         let max = self.limits.channel_window;
         let c = self.get_open(id)?;
         if n > c.recv_unconsumed as usize {
@@ -622,7 +649,12 @@ impl ChannelTable {
     }
 
     /// Answer the oldest peer request on this channel that wanted a reply.
-    pub(crate) fn reply(&mut self, id: ChannelId, ok: bool, tx: &mut Transport) -> Result<(), Error> {
+    pub(crate) fn reply(
+        &mut self,
+        id: ChannelId,
+        ok: bool,
+        tx: &mut Transport,
+    ) -> Result<(), Error> {
         let c = self.get_open(id)?;
         if c.replies_owed == 0 {
             return Err(Error::ChannelState("no request awaits a reply"));
@@ -665,7 +697,12 @@ impl ChannelTable {
         self.flush_one(id.0, tx, ev)
     }
 
-    pub(crate) fn eof(&mut self, id: ChannelId, tx: &mut Transport, ev: &mut VecDeque<Event>) -> Result<(), Error> {
+    pub(crate) fn eof(
+        &mut self,
+        id: ChannelId,
+        tx: &mut Transport,
+        ev: &mut VecDeque<Event>,
+    ) -> Result<(), Error> {
         let c = self.get_open(id)?;
         if !c.eof_queued && !c.close_queued {
             c.eof_queued = true;
@@ -674,7 +711,12 @@ impl ChannelTable {
         self.flush_one(id.0, tx, ev)
     }
 
-    pub(crate) fn close(&mut self, id: ChannelId, tx: &mut Transport, ev: &mut VecDeque<Event>) -> Result<(), Error> {
+    pub(crate) fn close(
+        &mut self,
+        id: ChannelId,
+        tx: &mut Transport,
+        ev: &mut VecDeque<Event>,
+    ) -> Result<(), Error> {
         let c = self.get_open(id)?;
         if !c.close_queued {
             c.close_queued = true;
@@ -694,7 +736,11 @@ impl ChannelTable {
     }
 
     /// Move buffered data into packets for every channel, round robin.
-    pub(crate) fn flush_all(&mut self, tx: &mut Transport, ev: &mut VecDeque<Event>) -> Result<(), Error> {
+    pub(crate) fn flush_all(
+        &mut self,
+        tx: &mut Transport,
+        ev: &mut VecDeque<Event>,
+    ) -> Result<(), Error> {
         let n = self.chans.len();
         if n == 0 {
             return Ok(());
@@ -708,7 +754,12 @@ impl ChannelTable {
         Ok(())
     }
 
-    fn flush_one(&mut self, id: u32, tx: &mut Transport, ev: &mut VecDeque<Event>) -> Result<(), Error> {
+    fn flush_one(
+        &mut self,
+        id: u32,
+        tx: &mut Transport,
+        ev: &mut VecDeque<Event>,
+    ) -> Result<(), Error> {
         let high_water = self.limits.output_high_water;
         let cap = self.limits.channel_send_buffer;
         let Some(c) = self.get(id) else { return Ok(()) };
@@ -732,13 +783,19 @@ impl ChannelTable {
             c.send_window -= n as u32;
         }
         while c.buffered() == 0 {
-            let Some(ctrl) = c.ctrl.pop_front() else { break };
+            let Some(ctrl) = c.ctrl.pop_front() else {
+                break;
+            };
             let m = match ctrl {
                 Ctrl::Msg(m) => m,
-                Ctrl::Eof => Message::ChannelEof { recipient: c.remote },
+                Ctrl::Eof => Message::ChannelEof {
+                    recipient: c.remote,
+                },
                 Ctrl::Close => {
                     c.close_sent = true;
-                    Message::ChannelClose { recipient: c.remote }
+                    Message::ChannelClose {
+                        recipient: c.remote,
+                    }
                 }
             };
             tx.send(&m.to_bytes())?;

@@ -274,7 +274,10 @@ impl ChannelKind {
                 originator,
                 originator_port,
             } => {
-                w.utf8(host).u32(*port).utf8(originator).u32(*originator_port);
+                w.utf8(host)
+                    .u32(*port)
+                    .utf8(originator)
+                    .u32(*originator_port);
             }
             ChannelKind::Other { data, .. } => {
                 w.raw(data);

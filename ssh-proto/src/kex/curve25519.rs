@@ -92,7 +92,12 @@ impl KexMethod for Curve25519 {
         Ok(vec![m.freeze()])
     }
 
-    fn handle(&mut self, code: u8, body: &Bytes, ctx: &ExchangeContext<'_>) -> Result<KexStep, Error> {
+    fn handle(
+        &mut self,
+        code: u8,
+        body: &Bytes,
+        ctx: &ExchangeContext<'_>,
+    ) -> Result<KexStep, Error> {
         if self.done {
             return Err(Error::UnexpectedMessage {
                 msg: code,

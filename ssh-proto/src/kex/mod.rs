@@ -89,5 +89,10 @@ pub(crate) trait KexMethod: Send {
     /// Client role: the payloads to send right after negotiation.
     fn client_start(&mut self, ctx: &ExchangeContext<'_>) -> Result<Vec<Bytes>, Error>;
     /// Handle a method message (30..=49) from the peer.
-    fn handle(&mut self, code: u8, body: &Bytes, ctx: &ExchangeContext<'_>) -> Result<KexStep, Error>;
+    fn handle(
+        &mut self,
+        code: u8,
+        body: &Bytes,
+        ctx: &ExchangeContext<'_>,
+    ) -> Result<KexStep, Error>;
 }

@@ -149,7 +149,9 @@ impl PrivateKey {
         let k = ssh_key::PrivateKey::from_openssh(pem)
             .map_err(|_| Error::Config("not an OpenSSH private key"))?;
         if k.is_encrypted() {
-            return Err(Error::Config("encrypted private keys are not supported yet"));
+            return Err(Error::Config(
+                "encrypted private keys are not supported yet",
+            ));
         }
         match k.key_data() {
             ssh_key::private::KeypairData::Ed25519(kp) => {
@@ -253,11 +255,15 @@ mod tests {
     #[test]
     fn fingerprint_matches_openssh_format() {
         // RFC 8709 test key: public key d75a98...; OpenSSH prints this fingerprint for it.
-        let line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea";
+        let line =
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea";
         let k = PublicKey::from_openssh(line).unwrap();
         assert!(k.fingerprint().starts_with("SHA256:"));
         assert_eq!(k.fingerprint().len(), 7 + 43);
-        assert_eq!(parse_authorized_keys(&format!("# c\n{line} me\n")).unwrap(), vec![k]);
+        assert_eq!(
+            parse_authorized_keys(&format!("# c\n{line} me\n")).unwrap(),
+            vec![k]
+        );
     }
 
     #[test]
@@ -268,6 +274,8 @@ mod tests {
         assert!(PublicKey::from_blob(&b).is_err());
         let k = PrivateKey::generate_ed25519(&SeededRng::new(1)).unwrap();
         assert!(!k.public_key().verify("ssh-ed25519", b"m", &[]));
-        assert!(!k.public_key().verify("ssh-ed25519", b"m", &[0, 0, 0, 1, b'x']));
+        assert!(!k
+            .public_key()
+            .verify("ssh-ed25519", b"m", &[0, 0, 0, 1, b'x']));
     }
 }

@@ -89,7 +89,9 @@ impl Transport {
     pub(crate) fn new(cfg: TransportConfig, role: RoleKeys, now: Instant) -> Result<Self, Error> {
         let our_version = format!("SSH-2.0-{}", cfg.software_version);
         if our_version.len() > 253 || our_version.contains(['\r', '\n']) {
-            return Err(Error::Config("software version too long or has line breaks"));
+            return Err(Error::Config(
+                "software version too long or has line breaks",
+            ));
         }
         let mut t = Transport {
             version_reader: VersionReader::new(
@@ -161,8 +163,6 @@ impl Transport {
         &self.cfg.limits
     }
 
-
-
     /// Whether non-kex packets may be written now (not between our KEXINIT and NEWKEYS).
     pub(crate) fn can_send(&self) -> bool {
         !self.closed && self.established && self.kex.as_ref().is_none_or(|k| k.sent_newkeys)
@@ -183,7 +183,10 @@ impl Transport {
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
-        match (self.established && self.kex.is_none(), self.cfg.rekey.interval) {
+        match (
+            self.established && self.kex.is_none(),
+            self.cfg.rekey.interval,
+        ) {
             (true, Some(i)) => Some(self.last_kex_at + i),
             _ => None,
         }
@@ -269,9 +272,14 @@ impl Transport {
 
     /// Write a packet now, bypassing the hold that applies during key exchange.
     fn write_now(&mut self, payload: &[u8]) -> Result<(), Error> {
-        trace!(msg = payload.first().copied(), len = payload.len(), "send packet");
-        self.writer
-            .write_with(&mut self.out, &*self.cfg.rng, |o| o.extend_from_slice(payload))
+        trace!(
+            msg = payload.first().copied(),
+            len = payload.len(),
+            "send packet"
+        );
+        self.writer.write_with(&mut self.out, &*self.cfg.rng, |o| {
+            o.extend_from_slice(payload)
+        })
     }
 
     /// Queue a service-layer payload: sent now, or held until our NEWKEYS if a key
@@ -298,7 +306,8 @@ impl Transport {
         if !self.can_send() {
             return Err(Error::InvalidState("transport cannot send now"));
         }
-        self.writer.write_with(&mut self.out, &*self.cfg.rng, fill)?;
+        self.writer
+            .write_with(&mut self.out, &*self.cfg.rng, fill)?;
         self.maybe_rekey()
     }
 
@@ -333,7 +342,6 @@ impl Transport {
         self.held.clear();
         self.held_bytes = 0;
     }
-
 
     /// Read input until a service-layer payload is available. Transport messages are
     /// handled here. `Ok(None)`: more bytes are needed.
@@ -411,7 +419,11 @@ impl Transport {
                     ..
                 } => Err(Error::PeerDisconnected {
                     reason: DisconnectReason::from_code(reason),
-                    description: description.chars().filter(|c| !c.is_control()).take(256).collect(),
+                    description: description
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(256)
+                        .collect(),
                 }),
                 _ => Err(Error::Protocol("bad disconnect")),
             },
@@ -426,7 +438,11 @@ impl Transport {
                     ..
                 } = Message::decode(payload)?
                 {
-                    let m: String = message.chars().filter(|c| !c.is_control()).take(256).collect();
+                    let m: String = message
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(256)
+                        .collect();
                     self.events.push_back(TransportEvent::Debug(m));
                 }
                 Ok(true)
@@ -473,12 +489,18 @@ impl Transport {
             _ => return Err(Error::Protocol("bad local KEXINIT")),
         };
         let server = matches!(self.role, RoleKeys::Server(_));
-        let (c, s) = if server { (&theirs, &ours) } else { (&ours, &theirs) };
+        let (c, s) = if server {
+            (&theirs, &ours)
+        } else {
+            (&ours, &theirs)
+        };
         let n = negotiate::negotiate(c, s, !self.established)?;
         if !self.established {
             self.strict = n.strict_kex;
             if self.strict && (self.non_kex_before_kexinit || self.reader.seq != 1) {
-                return Err(Error::KeyExchange("strict kex: KEXINIT was not the first packet"));
+                return Err(Error::KeyExchange(
+                    "strict kex: KEXINIT was not the first packet",
+                ));
             }
             if server {
                 self.peer_wants_ext_info = theirs.kex.iter().any(|k| k == EXT_INFO_C);
@@ -506,8 +528,14 @@ impl Transport {
 
     fn exchange_context(&self) -> Result<ExchangeContext<'_>, Error> {
         let run = self.kex.as_ref().ok_or(Error::Closed)?;
-        let theirs = run.theirs.as_ref().ok_or(Error::Protocol("no peer KEXINIT"))?;
-        let n = run.negotiated.as_ref().ok_or(Error::Protocol("not negotiated"))?;
+        let theirs = run
+            .theirs
+            .as_ref()
+            .ok_or(Error::Protocol("no peer KEXINIT"))?;
+        let n = run
+            .negotiated
+            .as_ref()
+            .ok_or(Error::Protocol("not negotiated"))?;
         let peer_v = self.peer_version.as_deref().unwrap_or("").as_bytes();
         let our_v = self.our_version.as_bytes();
         Ok(match &self.role {
@@ -572,17 +600,26 @@ impl Transport {
                     self.write_now(&r)?;
                 }
                 if let Some(key) = &outcome.server_host_key {
-                    if let RoleKeys::Client { policy: HostKeyPolicy::Known(keys), .. } = &self.role {
+                    if let RoleKeys::Client {
+                        policy: HostKeyPolicy::Known(keys),
+                        ..
+                    } = &self.role
+                    {
                         if !keys.contains(key) {
                             return Err(Error::HostKeyNotVerifiable);
                         }
                     }
-                    self.events.push_back(TransportEvent::ServerHostKey(key.clone()));
+                    self.events
+                        .push_back(TransportEvent::ServerHostKey(key.clone()));
                 }
-                let sid = self.session_id.get_or_insert_with(|| outcome.h.clone()).clone();
+                let sid = self
+                    .session_id
+                    .get_or_insert_with(|| outcome.h.clone())
+                    .clone();
                 let run = self.kex.as_mut().ok_or(Error::Closed)?;
                 let n = run.negotiated.as_ref().ok_or(Error::Closed)?;
-                let keys = derive::new_keys(&outcome, &sid, n, matches!(self.role, RoleKeys::Server(_)))?;
+                let keys =
+                    derive::new_keys(&outcome, &sid, n, matches!(self.role, RoleKeys::Server(_)))?;
                 run.pending_open = Some(keys.open);
                 self.write_now(&[NEWKEYS])?;
                 self.writer.prot = keys.seal;

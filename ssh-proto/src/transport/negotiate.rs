@@ -121,12 +121,21 @@ mod tests {
     #[test]
     fn client_preference_wins_and_pseudo_names_are_ignored() {
         let c = ki(
-            &["ext-info-c", STRICT_C, "curve25519-sha256@libssh.org", "curve25519-sha256"],
+            &[
+                "ext-info-c",
+                STRICT_C,
+                "curve25519-sha256@libssh.org",
+                "curve25519-sha256",
+            ],
             &["aes128-ctr", "aes256-gcm@openssh.com"],
             &["hmac-sha2-512", "hmac-sha2-256-etm@openssh.com"],
         );
         let s = ki(
-            &["curve25519-sha256", "curve25519-sha256@libssh.org", STRICT_S],
+            &[
+                "curve25519-sha256",
+                "curve25519-sha256@libssh.org",
+                STRICT_S,
+            ],
             &["aes256-gcm@openssh.com", "aes128-ctr"],
             &["hmac-sha2-256-etm@openssh.com", "hmac-sha2-512"],
         );
@@ -140,10 +149,20 @@ mod tests {
 
     #[test]
     fn no_common_algorithm_is_an_error() {
-        let c = ki(&["diffie-hellman-group1-sha1"], &["aes128-ctr"], &["hmac-sha2-256"]);
+        let c = ki(
+            &["diffie-hellman-group1-sha1"],
+            &["aes128-ctr"],
+            &["hmac-sha2-256"],
+        );
         let s = ki(&["curve25519-sha256"], &["aes128-ctr"], &["hmac-sha2-256"]);
-        assert_eq!(negotiate(&c, &s, true), Err(Error::NoCommonAlgorithm("kex")));
+        assert_eq!(
+            negotiate(&c, &s, true),
+            Err(Error::NoCommonAlgorithm("kex"))
+        );
         let c = ki(&["curve25519-sha256"], &["3des-cbc"], &["hmac-sha2-256"]);
-        assert_eq!(negotiate(&c, &s, true), Err(Error::NoCommonAlgorithm("cipher")));
+        assert_eq!(
+            negotiate(&c, &s, true),
+            Err(Error::NoCommonAlgorithm("cipher"))
+        );
     }
 }

@@ -29,7 +29,11 @@ impl PacketReader {
 
     /// The next whole packet's payload, or `None` if more bytes are needed. The payload
     /// is a slice of the buffer it was decrypted in: no copy.
-    pub(crate) fn read(&mut self, buf: &mut BytesMut, max_len: u32) -> Result<Option<Bytes>, Error> {
+    pub(crate) fn read(
+        &mut self,
+        buf: &mut BytesMut,
+        max_len: u32,
+    ) -> Result<Option<Bytes>, Error> {
         let total = match self.pending {
             Some(t) => t,
             None => {

@@ -71,7 +71,9 @@ mod tests {
     #[test]
     fn accepts_2_0_and_1_99_with_preamble() {
         assert_eq!(
-            read(b"hello\r\nSSH-2.0-OpenSSH_9.2\r\nrest").unwrap().as_deref(),
+            read(b"hello\r\nSSH-2.0-OpenSSH_9.2\r\nrest")
+                .unwrap()
+                .as_deref(),
             Some("SSH-2.0-OpenSSH_9.2")
         );
         assert_eq!(

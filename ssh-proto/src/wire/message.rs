@@ -475,7 +475,9 @@ impl Message {
         // Some implementations append fields to messages that end with a string; the RFCs
         // do not allow it, but tolerating it on these messages is harmless.
         match m {
-            Message::Disconnect { .. } | Message::Debug { .. } | Message::ChannelOpenFailure { .. } => {}
+            Message::Disconnect { .. }
+            | Message::Debug { .. }
+            | Message::ChannelOpenFailure { .. } => {}
             _ => r.finish()?,
         }
         Ok(m)
@@ -490,7 +492,10 @@ impl Message {
                 description,
                 language,
             } => {
-                w.u8(DISCONNECT).u32(*reason).utf8(description).utf8(language);
+                w.u8(DISCONNECT)
+                    .u32(*reason)
+                    .utf8(description)
+                    .utf8(language);
             }
             Message::Ignore { data } => {
                 w.u8(IGNORE).string(data);
@@ -503,7 +508,10 @@ impl Message {
                 message,
                 language,
             } => {
-                w.u8(DEBUG).bool(*always_display).utf8(message).utf8(language);
+                w.u8(DEBUG)
+                    .bool(*always_display)
+                    .utf8(message)
+                    .utf8(language);
             }
             Message::ServiceRequest { name } => {
                 w.u8(SERVICE_REQUEST).utf8(name);
@@ -717,10 +725,12 @@ pub(crate) mod tests {
                     signature,
                 }
             }),
-            (s(), s()).prop_map(|(language, submethods)| AuthMethodData::KeyboardInteractive {
-                language,
-                submethods
-            }),
+            (s(), s()).prop_map(
+                |(language, submethods)| AuthMethodData::KeyboardInteractive {
+                    language,
+                    submethods
+                }
+            ),
             ("x-[a-z]{1,8}", b()).prop_map(|(name, data)| AuthMethodData::Other { name, data }),
         ]
     }
@@ -765,10 +775,8 @@ pub(crate) mod tests {
                 }
             }),
             Just(Message::UserauthSuccess),
-            (s(), s()).prop_map(|(message, language)| Message::UserauthBanner {
-                message,
-                language
-            }),
+            (s(), s())
+                .prop_map(|(message, language)| Message::UserauthBanner { message, language }),
             (s(), b()).prop_map(|(algorithm, blob)| Message::UserauthPkOk { algorithm, blob }),
             (s(), any::<bool>(), b()).prop_map(|(name, want_reply, data)| {
                 Message::GlobalRequest {
@@ -805,10 +813,8 @@ pub(crate) mod tests {
                 recipient: n[0],
                 bytes: n[1]
             }),
-            (any::<u32>(), b()).prop_map(|(recipient, data)| Message::ChannelData {
-                recipient,
-                data
-            }),
+            (any::<u32>(), b())
+                .prop_map(|(recipient, data)| Message::ChannelData { recipient, data }),
             (any::<[u32; 2]>(), b()).prop_map(|(n, data)| Message::ChannelExtendedData {
                 recipient: n[0],
                 code: n[1],

@@ -128,8 +128,7 @@ impl<'a> Reader<'a> {
     /// mpint, returned as the big-endian two's-complement bytes as sent.
     pub fn mpint(&mut self) -> Result<&'a [u8], DecodeError> {
         let s = self.string()?;
-        if s.len() >= 2 && ((s[0] == 0 && s[1] & 0x80 == 0) || (s[0] == 0xff && s[1] & 0x80 != 0))
-        {
+        if s.len() >= 2 && ((s[0] == 0 && s[1] & 0x80 == 0) || (s[0] == 0xff && s[1] & 0x80 != 0)) {
             return Err(DecodeError::Invalid("mpint has unnecessary leading bytes"));
         }
         Ok(s)

@@ -65,8 +65,8 @@ impl<'a> Writer<'a> {
 
     /// name-list from names.
     pub fn name_list<S: AsRef<str>>(&mut self, names: &[S]) -> &mut Self {
-        let len = names.iter().map(|n| n.as_ref().len()).sum::<usize>()
-            + names.len().saturating_sub(1);
+        let len =
+            names.iter().map(|n| n.as_ref().len()).sum::<usize>() + names.len().saturating_sub(1);
         self.buf.put_u32(len as u32);
         for (i, n) in names.iter().enumerate() {
             if i > 0 {

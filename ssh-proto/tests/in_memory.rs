@@ -1,0 +1,706 @@
+//! The client and server wired in memory: login, exec, transfers, flow control, rekey,
+//! timeouts and bad input.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use ssh_proto::testing::{seeded_configs, Pair};
+use ssh_proto::*;
+
+fn pair_with(seed: u64, tweak: impl FnOnce(&mut ServerConfig, &mut ClientConfig)) -> Pair {
+    let (mut s, mut c) = seeded_configs(seed);
+    tweak(&mut s, &mut c);
+    Pair::new(Arc::new(s), Arc::new(c)).unwrap()
+}
+
+fn kex_done(p: &mut Pair) {
+    p.client_event(|e| matches!(e, Event::KeysExchanged(_)))
+        .expect("client finished kex");
+    p.server_event(|e| matches!(e, Event::KeysExchanged(_)))
+        .expect("server finished kex");
+}
+
+/// Log in with a password (accepted by the test "application").
+fn login(p: &mut Pair) {
+    kex_done(p);
+    p.client.auth_password("alice", "secret").unwrap();
+    let Some(Event::AuthRequest(req)) = p.server_event(|e| matches!(e, Event::AuthRequest(_)))
+    else {
+        panic!("no auth request");
+    };
+    assert_eq!(req.user, "alice");
+    match &req.method {
+        AuthMethod::Password { password, .. } => assert_eq!(password.expose(), "secret"),
+        m => panic!("unexpected method {m:?}"),
+    }
+    p.server.answer_auth(req.id, AuthDecision::Accept).unwrap();
+    p.client_event(|e| matches!(e, Event::Authenticated { .. }))
+        .expect("client authenticated");
+    assert_eq!(p.server.user(), Some("alice"));
+}
+
+/// Open a session with an exec; returns (client id, server id).
+fn open_exec(p: &mut Pair, cmd: &str) -> (ChannelId, ChannelId) {
+    let cid = p.client.open_session().unwrap();
+    let Some(Event::ChannelOpenRequest { channel: sid, kind }) =
+        p.server_event(|e| matches!(e, Event::ChannelOpenRequest { .. }))
+    else {
+        panic!("no open request")
+    };
+    assert_eq!(kind, ChannelKind::Session);
+    p.server.accept_channel(sid).unwrap();
+    p.client_event(|e| matches!(e, Event::ChannelOpened { .. }))
+        .unwrap();
+    p.client
+        .channel(cid)
+        .unwrap()
+        .request(
+            &ChannelRequest::Exec {
+                command: cmd.as_bytes().to_vec().into(),
+            },
+            true,
+        )
+        .unwrap();
+    let Some(Event::ChannelRequest {
+        request: ChannelRequest::Exec { command },
+        want_reply: true,
+        ..
+    }) = p.server_event(|e| matches!(e, Event::ChannelRequest { .. }))
+    else {
+        panic!("no exec")
+    };
+    assert_eq!(&command[..], cmd.as_bytes());
+    p.server.channel(sid).unwrap().reply(true).unwrap();
+    let Some(Event::ChannelReply { success: true, .. }) =
+        p.client_event(|e| matches!(e, Event::ChannelReply { .. }))
+    else {
+        panic!("no reply")
+    };
+    (cid, sid)
+}
+
+fn disconnected(
+    events: &mut std::collections::VecDeque<Event>,
+) -> Option<(DisconnectReason, bool)> {
+    events.iter().find_map(|e| match e {
+        Event::Disconnected {
+            reason, by_peer, ..
+        } => Some((*reason, *by_peer)),
+        _ => None,
+    })
+}
+
+#[test]
+fn login_exec_output_exit_status_and_close() {
+    let mut p = pair_with(1, |_, _| {});
+    login(&mut p);
+    let n = p.client.negotiated().unwrap().clone();
+    assert!(n.strict_kex, "strict kex is on by default on both sides");
+    assert_eq!(
+        p.client.server_sig_algs(),
+        Some(&["ssh-ed25519".to_string()][..])
+    );
+    let (cid, sid) = open_exec(&mut p, "echo hello");
+    {
+        let mut ch = p.server.channel(sid).unwrap();
+        assert_eq!(ch.send(b"hello\n").unwrap(), 6);
+        assert_eq!(ch.send_stderr(b"warn\n").unwrap(), 5);
+        ch.exit_status(3).unwrap();
+        ch.eof().unwrap();
+        ch.close().unwrap();
+    }
+    p.drive();
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let mut status = None;
+    let mut eof = false;
+    let mut closed = false;
+    while let Some(e) = p.client_events.pop_front() {
+        match e {
+            Event::ChannelData {
+                data,
+                stream: DataStream::Normal,
+                channel,
+            } => {
+                assert_eq!(channel, cid);
+                out.extend_from_slice(&data)
+            }
+            Event::ChannelData {
+                data,
+                stream: DataStream::Stderr,
+                ..
+            } => err.extend_from_slice(&data),
+            Event::ChannelRequest {
+                request: ChannelRequest::ExitStatus { code },
+                ..
+            } => {
+                assert!(!eof, "exit-status comes before EOF");
+                status = Some(code)
+            }
+            Event::ChannelEof { .. } => eof = true,
+            Event::ChannelClosed { .. } => closed = true,
+            _ => {}
+        }
+    }
+    assert_eq!(out, b"hello\n");
+    assert_eq!(err, b"warn\n");
+    assert_eq!(status, Some(3));
+    assert!(eof && closed);
+    p.server_event(|e| matches!(e, Event::ChannelClosed { .. }))
+        .expect("server sees the close completed");
+    assert_eq!(p.server.channel_count(), 0);
+    assert_eq!(p.client.channel_count(), 0);
+}
+
+#[test]
+fn publickey_auth_core_verifies_the_signature() {
+    let user_key = PrivateKey::generate_ed25519(&SeededRng::new(99)).unwrap();
+    let mut p = pair_with(2, |_, _| {});
+    kex_done(&mut p);
+    p.client.auth_publickey("bob", &user_key).unwrap();
+    let Some(Event::AuthRequest(req)) = p.server_event(|e| matches!(e, Event::AuthRequest(_)))
+    else {
+        panic!()
+    };
+    match &req.method {
+        AuthMethod::PublicKey { key, verified, .. } => {
+            assert!(*verified);
+            assert_eq!(key, user_key.public_key());
+        }
+        m => panic!("{m:?}"),
+    }
+    p.server.answer_auth(req.id, AuthDecision::Accept).unwrap();
+    p.client_event(|e| matches!(e, Event::Authenticated { .. }))
+        .unwrap();
+}
+
+#[test]
+fn publickey_with_a_bad_signature_never_reaches_the_application() {
+    let key = PrivateKey::generate_ed25519(&SeededRng::new(5)).unwrap();
+    let other = PrivateKey::generate_ed25519(&SeededRng::new(6)).unwrap();
+    let mut p = pair_with(3, |_, _| {});
+    kex_done(&mut p);
+    // Sign with `other` but present `key`'s blob.
+    let sig = other.sign("ssh-ed25519", b"not the session data").unwrap();
+    let mut m = BytesMut::new();
+    let blob = key.public_key().to_blob();
+    ssh_proto::wire::Writer::new(&mut m)
+        .u8(50)
+        .utf8("mallory")
+        .utf8("ssh-connection")
+        .utf8("publickey")
+        .bool(true)
+        .utf8("ssh-ed25519")
+        .string(&blob)
+        .string(&sig);
+    p.client.send_raw_packet(&m).unwrap();
+    p.client_event(|e| matches!(e, Event::AuthFailure { .. }))
+        .expect("failure answered by the core");
+    assert!(p
+        .server_events
+        .iter()
+        .all(|e| !matches!(e, Event::AuthRequest(_))));
+}
+
+#[test]
+fn publickey_query_accept_answers_pk_ok_and_does_not_authenticate() {
+    let key = PrivateKey::generate_ed25519(&SeededRng::new(5)).unwrap();
+    let mut p = pair_with(4, |_, _| {});
+    kex_done(&mut p);
+    let mut m = BytesMut::new();
+    ssh_proto::wire::Writer::new(&mut m)
+        .u8(50)
+        .utf8("eve")
+        .utf8("ssh-connection")
+        .utf8("publickey")
+        .bool(false)
+        .utf8("ssh-ed25519")
+        .string(&key.public_key().to_blob());
+    p.client.send_raw_packet(&m).unwrap();
+    let Some(Event::AuthRequest(req)) = p.server_event(|e| matches!(e, Event::AuthRequest(_)))
+    else {
+        panic!()
+    };
+    assert!(matches!(
+        req.method,
+        AuthMethod::PublicKey {
+            verified: false,
+            ..
+        }
+    ));
+    p.server.answer_auth(req.id, AuthDecision::Accept).unwrap();
+    p.client_event(|e| matches!(e, Event::AuthPkOk))
+        .expect("PK_OK");
+    assert_eq!(p.server.user(), None);
+    // A channel open now is still refused: not authenticated.
+    p.client
+        .send_raw_packet(&[
+            90, 0, 0, 0, 7, b's', b'e', b's', b's', b'i', b'o', b'n', 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+            1, 0,
+        ])
+        .unwrap();
+    p.drive();
+    assert_eq!(
+        disconnected(&mut p.server_events),
+        Some((DisconnectReason::ProtocolError, false))
+    );
+    assert!(p
+        .server_events
+        .iter()
+        .all(|e| !matches!(e, Event::ChannelOpenRequest { .. })));
+}
+
+#[test]
+fn too_many_auth_failures_disconnect() {
+    let mut p = pair_with(5, |_, _| {});
+    kex_done(&mut p);
+    for i in 0..6 {
+        p.client.auth_password("alice", "wrong").unwrap();
+        if let Some(Event::AuthRequest(req)) =
+            p.server_event(|e| matches!(e, Event::AuthRequest(_)))
+        {
+            let _ = p.server.answer_auth(req.id, AuthDecision::Reject);
+        } else {
+            panic!("attempt {i} not seen");
+        }
+        p.drive();
+    }
+    assert_eq!(
+        disconnected(&mut p.server_events),
+        Some((DisconnectReason::NoMoreAuthMethodsAvailable, false))
+    );
+    assert_eq!(
+        disconnected(&mut p.client_events),
+        Some((DisconnectReason::NoMoreAuthMethodsAvailable, true))
+    );
+}
+
+#[test]
+fn auth_deadline_drops_an_unauthenticated_client() {
+    let mut p = pair_with(6, |_, _| {});
+    kex_done(&mut p);
+    p.advance(Duration::from_secs(119));
+    assert!(!p.server.is_closed());
+    p.advance(Duration::from_secs(2));
+    assert!(p.server.is_closed());
+    assert!(matches!(p.server_error, Some(Error::Timeout(_))));
+}
+
+fn transfer(p: &mut Pair, total: usize, server_to_client: bool) -> (u64, usize) {
+    let (cid, sid) = open_exec(p, "transfer");
+    let (mut sent, mut received, mut sum_out, mut sum_in) = (0usize, 0usize, 0u64, 0u64);
+    let chunk: Vec<u8> = (0..65_536u32).map(|i| (i * 7 + 3) as u8).collect();
+    let mut rounds = 0;
+    while received < total {
+        rounds += 1;
+        assert!(rounds < 10_000_000, "transfer stalled at {received}");
+        if sent < total {
+            let n = (total - sent).min(chunk.len());
+            let off = sent % chunk.len();
+            let piece = &chunk[off..(off + n).min(chunk.len())];
+            let k = if server_to_client {
+                p.server.channel(sid).unwrap().send(piece).unwrap()
+            } else {
+                p.client.channel(cid).unwrap().send(piece).unwrap()
+            };
+            for &b in &piece[..k] {
+                sum_out = sum_out.wrapping_mul(31).wrapping_add(b as u64);
+            }
+            sent += k;
+        }
+        p.step();
+        let (events, reader) = if server_to_client {
+            (&mut p.client_events, true)
+        } else {
+            (&mut p.server_events, false)
+        };
+        let mut consumed = Vec::new();
+        events.retain(|e| match e {
+            Event::ChannelData { data, .. } => {
+                for &b in data.iter() {
+                    sum_in = sum_in.wrapping_mul(31).wrapping_add(b as u64);
+                }
+                consumed.push(data.len());
+                false
+            }
+            _ => true,
+        });
+        for n in consumed {
+            received += n;
+            if reader {
+                p.client.channel(cid).unwrap().consume(n).unwrap();
+            } else {
+                p.server.channel(sid).unwrap().consume(n).unwrap();
+            }
+        }
+    }
+    assert_eq!(sum_in, sum_out, "checksums differ");
+    (sum_in, received)
+}
+
+#[test]
+fn sixty_four_mib_each_way_under_small_windows() {
+    let mut p = pair_with(7, |s, c| {
+        for l in [&mut s.transport.limits, &mut c.transport.limits] {
+            l.channel_window = 64 * 1024;
+            l.channel_max_packet = 16 * 1024;
+        }
+    });
+    login(&mut p);
+    let (_, n) = transfer(&mut p, 64 << 20, true);
+    assert_eq!(n, 64 << 20);
+    let (_, n) = transfer(&mut p, 64 << 20, false);
+    assert_eq!(n, 64 << 20);
+    assert!(p.server_error.is_none() && p.client_error.is_none());
+}
+
+#[test]
+fn every_cipher_and_mac_moves_data_and_rekeys_midstream() {
+    for &cipher in CipherAlg::ALL {
+        let macs: Vec<Option<MacAlg>> = if cipher.is_aead() {
+            vec![None]
+        } else {
+            MacAlg::ALL.iter().map(|m| Some(*m)).collect()
+        };
+        for mac in macs {
+            let mut p = pair_with(8, |s, c| {
+                c.transport.algorithms.ciphers = vec![cipher];
+                if let Some(m) = mac {
+                    c.transport.algorithms.macs = vec![m];
+                }
+                s.transport.rekey.bytes = 256 * 1024;
+            });
+            login(&mut p);
+            let n = p.client.negotiated().unwrap();
+            assert_eq!(n.cipher_c2s, cipher);
+            assert_eq!(n.mac_s2c, mac);
+            transfer(&mut p, 1 << 20, true);
+            transfer(&mut p, 1 << 20, false);
+            let rekeys = p
+                .client_events
+                .iter()
+                .filter(|e| matches!(e, Event::KeysExchanged(_)))
+                .count();
+            assert!(
+                rekeys >= 2,
+                "{cipher:?}/{mac:?}: expected re-keys, saw {rekeys}"
+            );
+            assert!(p.server_error.is_none() && p.client_error.is_none());
+        }
+    }
+}
+
+#[test]
+fn explicit_rekey_with_strict_kex_keeps_the_session() {
+    let mut p = pair_with(9, |_, _| {});
+    login(&mut p);
+    let sid_before = p.server.session_id().unwrap().to_vec();
+    p.client.rekey().unwrap();
+    p.drive();
+    p.server.rekey().unwrap();
+    p.drive();
+    transfer(&mut p, 100_000, true);
+    assert_eq!(p.server.session_id().unwrap(), &sid_before[..]);
+    assert!(p.server_error.is_none() && p.client_error.is_none());
+}
+
+#[test]
+fn a_peer_that_stops_reading_keeps_our_memory_bounded() {
+    let mut p = pair_with(10, |_, _| {});
+    login(&mut p);
+    let (cid, sid) = open_exec(&mut p, "flood");
+    p.client_reads = false;
+    let chunk = vec![0x5a; 32 * 1024];
+    let mut accepted = 0usize;
+    for _ in 0..2000 {
+        accepted += p.server.channel(sid).unwrap().send(&chunk).unwrap();
+        p.step();
+    }
+    let limits = Limits::default();
+    // Everything accepted is within the window, the output high-water mark and the send buffer.
+    assert!(accepted <= limits.channel_window as usize + limits.channel_send_buffer + 64 * 1024);
+    assert!(p.server.pending_output() <= limits.output_high_water + 64 * 1024);
+    // Resume reading: every accepted byte arrives.
+    p.client_reads = true;
+    let mut got = 0;
+    for _ in 0..100_000 {
+        p.step();
+        let mut n = 0;
+        p.client_events.retain(|e| match e {
+            Event::ChannelData { data, .. } => {
+                n += data.len();
+                false
+            }
+            _ => true,
+        });
+        if n > 0 {
+            p.client.channel(cid).unwrap().consume(n).unwrap();
+        }
+        got += n;
+        if got == accepted {
+            break;
+        }
+    }
+    assert_eq!(got, accepted);
+    p.drive();
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| matches!(e, Event::ChannelWritable { .. })));
+}
+
+#[test]
+fn keepalive_global_request_is_answered_with_failure() {
+    let mut p = pair_with(11, |_, _| {});
+    login(&mut p);
+    p.client
+        .global_request("keepalive@openssh.com", true, &[])
+        .unwrap();
+    let Some(Event::GlobalReply { success, .. }) =
+        p.client_event(|e| matches!(e, Event::GlobalReply { .. }))
+    else {
+        panic!()
+    };
+    assert!(!success);
+}
+
+#[test]
+fn unknown_message_numbers_get_unimplemented_after_auth() {
+    let mut p = pair_with(12, |_, _| {});
+    login(&mut p);
+    p.client.send_raw_packet(&[200, 1, 2, 3]).unwrap();
+    p.drive();
+    assert!(!p.server.is_closed() && !p.client.is_closed());
+}
+
+// ---- bad input: each ends with a typed error, a DISCONNECT and an event ----
+
+fn raw_server(seed: u64) -> ServerConnection {
+    let (s, _) = seeded_configs(seed);
+    ServerConnection::new(Arc::new(s), std::time::Instant::now()).unwrap()
+}
+
+fn feed(conn: &mut ServerConnection, bytes: &[u8]) -> Result<(), Error> {
+    let mut b = BytesMut::from(bytes);
+    conn.handle_input(std::time::Instant::now(), &mut b)
+}
+
+fn assert_disconnect(conn: &mut ServerConnection, reason: DisconnectReason) {
+    let mut saw = false;
+    while let Some(e) = conn.poll_event() {
+        if let Event::Disconnected {
+            reason: r,
+            by_peer: false,
+            ..
+        } = e
+        {
+            assert_eq!(r, reason);
+            saw = true;
+        }
+    }
+    assert!(saw, "no Disconnected event");
+    assert!(conn.is_closed());
+    // The last bytes queued are a DISCONNECT packet (plain before kex).
+    let mut out = Vec::new();
+    while let Some(b) = conn.poll_transmit() {
+        out.extend_from_slice(&b);
+    }
+    assert!(!out.is_empty());
+}
+
+#[test]
+fn over_long_line_before_version_is_rejected() {
+    let mut s = raw_server(20);
+    let e = feed(&mut s, &vec![b'a'; 10_000]).unwrap_err();
+    assert!(matches!(e, Error::Version(_)));
+    assert_disconnect(&mut s, DisconnectReason::ProtocolVersionNotSupported);
+}
+
+#[test]
+fn garbage_lines_before_version_are_bounded() {
+    let mut s = raw_server(21);
+    let e = feed(&mut s, &b"junk\r\n".repeat(100)).unwrap_err();
+    assert!(matches!(e, Error::Version(_)));
+    let mut s = raw_server(21);
+    feed(&mut s, b"hello\r\nSSH-1.99-old\r\n").unwrap();
+    assert!(!s.is_closed());
+}
+
+#[test]
+fn packet_length_over_the_limit_is_rejected() {
+    let mut s = raw_server(22);
+    let e = feed(&mut s, b"SSH-2.0-x\r\n\xff\xff\xff\xff\x00\x00").unwrap_err();
+    assert_eq!(e, Error::PacketLength(u32::MAX));
+    assert_disconnect(&mut s, DisconnectReason::ProtocolError);
+}
+
+#[test]
+fn bad_padding_is_rejected() {
+    let mut s = raw_server(23);
+    let e = feed(&mut s, b"SSH-2.0-x\r\n\x00\x00\x00\x0c\x02\x14abcdefghij").unwrap_err();
+    assert_eq!(e, Error::BadPadding);
+    assert_disconnect(&mut s, DisconnectReason::ProtocolError);
+}
+
+#[test]
+fn a_bad_mac_ends_the_connection() {
+    for &cipher in CipherAlg::ALL {
+        let mut p = pair_with(24, |_, c| c.transport.algorithms.ciphers = vec![cipher]);
+        kex_done(&mut p);
+        p.drive();
+        p.client.auth_none("x").unwrap();
+        while let Some(b) = p.client.poll_transmit() {
+            p.to_server.extend_from_slice(&b);
+        }
+        let last = p.to_server.len() - 1;
+        p.to_server[last] ^= 0x01;
+        let e = p.server.handle_input(p.now, &mut p.to_server).unwrap_err();
+        assert_eq!(e, Error::BadMac, "{cipher:?}");
+        assert_disconnect(&mut p.server, DisconnectReason::MacError);
+    }
+}
+
+#[test]
+fn a_message_in_the_wrong_state_is_fatal() {
+    // Service request during the initial key exchange.
+    let mut s = raw_server(25);
+    let mut b = BytesMut::from(&b"SSH-2.0-x\r\n"[..]);
+    let payload = [5u8, 0, 0, 0, 1, b'x'];
+    let pad = 8 - (5 + payload.len()) % 8 + 8;
+    b.put_u32((1 + payload.len() + pad) as u32);
+    b.put_u8(pad as u8);
+    b.extend_from_slice(&payload);
+    b.extend_from_slice(&vec![0; pad]);
+    let e = s
+        .handle_input(std::time::Instant::now(), &mut b)
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::UnexpectedMessage { msg: 5, .. }),
+        "{e:?}"
+    );
+    assert_disconnect(&mut s, DisconnectReason::ProtocolError);
+}
+
+#[test]
+fn a_truncated_field_is_a_decode_error() {
+    let mut p = pair_with(26, |_, _| {});
+    kex_done(&mut p);
+    p.client.auth_none("x").unwrap();
+    p.drive();
+    // USERAUTH_REQUEST whose user string claims 100 bytes.
+    p.client.send_raw_packet(&[50, 0, 0, 0, 100, b'a']).unwrap();
+    p.drive();
+    assert!(
+        matches!(p.server_error, Some(Error::Decode(_))),
+        "{:?}",
+        p.server_error
+    );
+    assert_eq!(
+        disconnected(&mut p.client_events),
+        Some((DisconnectReason::ProtocolError, true))
+    );
+}
+
+#[test]
+fn strict_kex_rejects_a_message_before_kexinit() {
+    let (s, c) = seeded_configs(27);
+    let mut server = ServerConnection::new(Arc::new(s), std::time::Instant::now()).unwrap();
+    let mut client = ClientConnection::new(Arc::new(c), std::time::Instant::now()).unwrap();
+    let out = client.poll_transmit().unwrap();
+    let nl = out.iter().position(|&b| b == b'\n').unwrap();
+    let mut b = BytesMut::from(&out[..=nl]);
+    // A plain SSH_MSG_IGNORE slipped in before the client's KEXINIT (Terrapin-style).
+    b.extend_from_slice(&[0, 0, 0, 12, 6, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    b.extend_from_slice(&out[nl + 1..]);
+    let e = server
+        .handle_input(std::time::Instant::now(), &mut b)
+        .unwrap_err();
+    assert!(matches!(e, Error::KeyExchange(_)), "{e:?}");
+    assert_disconnect(&mut server, DisconnectReason::KeyExchangeFailed);
+}
+
+#[test]
+fn no_common_algorithm_fails_the_key_exchange() {
+    let mut p = pair_with(28, |s, c| {
+        s.transport.algorithms.ciphers = vec![CipherAlg::Aes128Ctr];
+        c.transport.algorithms.ciphers = vec![CipherAlg::Aes256Gcm];
+    });
+    p.drive();
+    assert_eq!(p.server_error, Some(Error::NoCommonAlgorithm("cipher")));
+    // The client negotiates the same lists and fails on its own.
+    assert_eq!(
+        disconnected(&mut p.client_events).map(|d| d.0),
+        Some(DisconnectReason::KeyExchangeFailed)
+    );
+}
+
+#[test]
+fn window_adjust_overflow_is_a_protocol_error() {
+    let mut p = pair_with(29, |_, _| {});
+    login(&mut p);
+    let (_, sid) = open_exec(&mut p, "x");
+    let _ = sid;
+    let mut m = BytesMut::new();
+    ssh_proto::wire::Writer::new(&mut m)
+        .u8(93)
+        .u32(0)
+        .u32(u32::MAX);
+    p.client.send_raw_packet(&m).unwrap();
+    p.drive();
+    assert_eq!(
+        p.server_error,
+        Some(Error::Protocol("window adjust overflows 2^32-1"))
+    );
+}
+
+#[test]
+fn data_beyond_the_window_is_a_protocol_error() {
+    let mut p = pair_with(30, |s, _| s.transport.limits.channel_window = 1000);
+    login(&mut p);
+    open_exec(&mut p, "x");
+    let mut m = BytesMut::new();
+    ssh_proto::wire::Writer::new(&mut m)
+        .u8(94)
+        .u32(0)
+        .string(&[0u8; 1001]);
+    p.client.send_raw_packet(&m).unwrap();
+    p.drive();
+    assert_eq!(
+        p.server_error,
+        Some(Error::Protocol("channel data exceeds the window"))
+    );
+}
+
+#[test]
+fn channel_opens_beyond_the_limit_are_refused_not_fatal() {
+    let mut p = pair_with(31, |s, _| s.transport.limits.max_channels = 3);
+    login(&mut p);
+    for _ in 0..10 {
+        p.client.open_session().unwrap();
+    }
+    p.drive();
+    let asked = p
+        .server_events
+        .iter()
+        .filter(|e| matches!(e, Event::ChannelOpenRequest { .. }))
+        .count();
+    assert_eq!(asked, 3);
+    let failed = p
+        .client_events
+        .iter()
+        .filter(|e| matches!(e, Event::ChannelOpenFailed { .. }))
+        .count();
+    assert_eq!(failed, 7);
+    assert!(!p.server.is_closed());
+}
+
+#[test]
+fn deterministic_with_seeded_rngs() {
+    let run = || {
+        let mut p = pair_with(40, |_, _| {});
+        login(&mut p);
+        p.server.session_id().unwrap().to_vec()
+    };
+    assert_eq!(run(), run());
+}
