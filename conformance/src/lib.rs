@@ -1,1 +1,208 @@
-//! placeholder
+//! Helpers for driving real SSH clients against our servers: fixtures (keys, files),
+//! a running demo server, and checks that the client programs exist.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use ssh_proto::{PrivateKey, SystemRng};
+
+/// Fail (never skip) when a client program is missing, naming the package to install.
+pub fn require(program: &str, package: &str) {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "conformance client `{program}` is missing: install it with `apt-get install -y {package}` (or run .ci/run)"
+    );
+}
+
+/// A scratch directory with a user key, authorized_keys and a host key.
+pub struct Fixture {
+    /// The directory.
+    pub dir: PathBuf,
+    /// The user's private key file (OpenSSH format, mode 0600).
+    pub user_key: PathBuf,
+}
+
+impl Fixture {
+    /// Create keys in a fresh directory under the system temp dir.
+    pub fn new(name: &str) -> Fixture {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "ssh-conformance-{}-{}-{name}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let user = PrivateKey::generate_ed25519(&SystemRng).expect("key");
+        let user_key = dir.join("id_ed25519");
+        write_private(
+            &user_key,
+            &user.to_openssh("conformance user").expect("encode"),
+        );
+        let blob = user.public_key().to_blob();
+        let line = format!("ssh-ed25519 {} user\n", base64(&blob[..]));
+        std::fs::write(dir.join("authorized_keys"), line).expect("authorized_keys");
+        Fixture { dir, user_key }
+    }
+
+    /// A file of `len` deterministic pseudo-random bytes in the fixture directory.
+    pub fn data_file(&self, name: &str, len: usize) -> PathBuf {
+        let p = self.dir.join(name);
+        let mut v = Vec::with_capacity(len);
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        while v.len() < len {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.truncate(len);
+        std::fs::write(&p, v).expect("data file");
+        p
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn write_private(path: &Path, text: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .expect("key file");
+    std::io::Write::write_all(&mut f, text.as_bytes()).expect("write key");
+}
+
+fn base64(data: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for c in data.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The demo server (ssh-tokio's example), running until dropped.
+pub struct DemoServer {
+    child: Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+/// Path of the demo server binary that `cargo test` at the workspace root builds.
+pub fn demo_server_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/examples/demo-server
+    let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
+    let bin = profile_dir.join("examples").join("demo-server");
+    assert!(
+        bin.is_file(),
+        "{} is missing: run `cargo test` at the workspace root (it builds examples) or `cargo build -p ssh-tokio --examples`",
+        bin.display()
+    );
+    bin
+}
+
+impl DemoServer {
+    /// Start the demo server on an ephemeral loopback port with the fixture's keys and
+    /// the password `demo:demo`.
+    pub fn start(fx: &Fixture) -> DemoServer {
+        let mut child = Command::new(demo_server_binary())
+            .args(["--listen", "127.0.0.1:0", "--host-key"])
+            .arg(fx.dir.join("host_key"))
+            .arg("--authorized-keys")
+            .arg(fx.dir.join("authorized_keys"))
+            .args(["--password", "demo:demo"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start demo server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .parse()
+            .expect("address");
+        DemoServer { child, addr }
+    }
+}
+
+impl Drop for DemoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An OpenSSH `ssh` command for the server with throwaway host-key checking.
+pub fn ssh(server: &DemoServer, fx: &Fixture, extra: &[&str]) -> Command {
+    require("ssh", "openssh-client");
+    let mut c = Command::new("ssh");
+    c.args(common_opts(fx))
+        .args(["-p", &server.addr.port().to_string()])
+        .args(extra)
+        .arg(format!("user@{}", server.addr.ip()));
+    c
+}
+
+/// Options every OpenSSH tool gets: no known_hosts, batch mode, our key only.
+pub fn common_opts(fx: &Fixture) -> Vec<String> {
+    vec![
+        "-o".into(),
+        "StrictHostKeyChecking=no".into(),
+        "-o".into(),
+        "UserKnownHostsFile=/dev/null".into(),
+        "-o".into(),
+        "LogLevel=ERROR".into(),
+        "-o".into(),
+        "BatchMode=yes".into(),
+        "-o".into(),
+        "IdentitiesOnly=yes".into(),
+        "-o".into(),
+        "ConnectTimeout=10".into(),
+        "-i".into(),
+        fx.user_key.display().to_string(),
+    ]
+}
+
+/// SHA-256 hex of a file or of bytes, via coreutils' sha256sum (an independent implementation).
+pub fn sha256_of(data: &[u8]) -> String {
+    let mut c = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("sha256sum");
+    let mut stdin = c.stdin.take().expect("stdin");
+    let data = data.to_vec();
+    let w = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &data));
+    let out = c.wait_with_output().expect("sha256sum output");
+    w.join().expect("writer").expect("write");
+    String::from_utf8_lossy(&out.stdout)[..64].to_owned()
+}
