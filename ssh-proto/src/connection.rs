@@ -181,6 +181,7 @@ impl Channel<'_> {
     }
 
     /// Report `n` bytes of delivered data as processed: the receive window reopens.
+    /// After the channel has closed this is a no-op.
     pub fn consume(&mut self, n: usize) -> Result<(), Error> {
         self.run(|c, id| c.channels.consume(id, n, &mut c.transport))
     }
@@ -282,7 +283,9 @@ macro_rules! common_api {
             self.core.transport.pending_output()
         }
 
-        /// A handle for one channel's commands.
+        /// A handle for one channel's commands (also for channels that have just closed,
+        /// so late `consume` calls stay harmless; other commands then fail with
+        /// `Error::UnknownChannel`).
         pub fn channel(&mut self, id: ChannelId) -> Result<Channel<'_>, Error> {
             self.core.check_open()?;
             Ok(Channel {

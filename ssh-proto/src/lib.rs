@@ -34,6 +34,7 @@ pub mod event;
 pub mod kex;
 pub mod keys;
 pub mod secret;
+pub mod server;
 pub mod testing;
 pub mod transport;
 pub mod wire;
