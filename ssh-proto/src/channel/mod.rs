@@ -630,7 +630,9 @@ impl ChannelTable {
     ) -> Result<(), Error> {
         let max = self.limits.channel_window;
         // Data delivered before the channel closed may be consumed afterwards: a no-op.
-        let Some(c) = self.get(id.0) else { return Ok(()) };
+        let Some(c) = self.get(id.0) else {
+            return Ok(());
+        };
         if c.phase != Phase::Open {
             return Err(Error::ChannelState("channel is not open"));
         }
