@@ -487,7 +487,9 @@ impl ServerConnection {
     }
 
     fn dispatch(&mut self, _now: Instant, payload: Bytes) -> Result<(), Error> {
-        let code = payload[0];
+        let Some(&code) = payload.first() else {
+            return Err(Error::Protocol("empty payload"));
+        };
         match code {
             SERVICE_REQUEST => {
                 let Message::ServiceRequest { name } = Message::decode(&payload)? else {
@@ -689,7 +691,9 @@ impl ClientConnection {
     }
 
     fn dispatch(&mut self, _now: Instant, payload: Bytes) -> Result<(), Error> {
-        let code = payload[0];
+        let Some(&code) = payload.first() else {
+            return Err(Error::Protocol("empty payload"));
+        };
         let auth_phase = !self.auth.authenticated;
         match (code, auth_phase) {
             (SERVICE_ACCEPT, true)
