@@ -36,7 +36,9 @@ pub fn decoders(data: &[u8]) {
 /// A server fed arbitrary bytes from the first byte (version exchange, key exchange).
 /// Checks that it never panics and that its output stays bounded.
 pub fn server_from_first_byte(data: &[u8]) {
-    let (s, _) = seeded_configs(1);
+    let Ok((s, _)) = seeded_configs(1) else {
+        return;
+    };
     let limit = s.transport.limits.max_pending_output;
     let now = std::time::Instant::now();
     let Ok(mut conn) = ServerConnection::new(Arc::new(s), now) else {
@@ -61,7 +63,9 @@ pub fn server_from_first_byte(data: &[u8]) {
 /// data it did not accept, and keep its output bounded.
 /// Returns whether the session reached authentication (so the input hit the connection layer).
 pub fn server_after_auth(data: &[u8]) -> bool {
-    let (s, c) = seeded_configs(2);
+    let Ok((s, c)) = seeded_configs(2) else {
+        return false;
+    };
     let limit = s.transport.limits.max_pending_output;
     let Ok(mut p) = Pair::new(Arc::new(s), Arc::new(c)) else {
         return false;

@@ -11,7 +11,7 @@ use ssh_proto::testing::{seeded_configs, Pair};
 use ssh_proto::{AuthDecision, CipherAlg, Event, MacAlg};
 
 fn run(cipher: CipherAlg, mac: Option<MacAlg>, mib: usize) -> f64 {
-    let (s, mut c) = seeded_configs(1);
+    let (s, mut c) = seeded_configs(1).expect("configs");
     c.transport.algorithms.ciphers = vec![cipher];
     if let Some(m) = mac {
         c.transport.algorithms.macs = vec![m];

@@ -42,16 +42,15 @@ pub struct Pair {
 }
 
 /// Deterministic configs: a seeded ed25519 host key, seeded RNGs.
-pub fn seeded_configs(seed: u64) -> (ServerConfig, ClientConfig) {
-    let host = PrivateKey::generate_ed25519(&SeededRng::new(seed ^ 0x5eed)).expect("seeded key");
+pub fn seeded_configs(seed: u64) -> Result<(ServerConfig, ClientConfig), Error> {
+    let host = PrivateKey::generate_ed25519(&SeededRng::new(seed ^ 0x5eed))?;
     let server = ServerConfig::builder()
         .host_key(host)
         .rng(Arc::new(SeededRng::new(seed)))
-        .build()
-        .expect("valid config");
+        .build()?;
     let mut client = ClientConfig::default();
     client.transport.rng = Arc::new(SeededRng::new(seed.wrapping_add(1)));
-    (server, client)
+    Ok((server, client))
 }
 
 impl Pair {

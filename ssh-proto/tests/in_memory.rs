@@ -9,7 +9,7 @@ use ssh_proto::testing::{seeded_configs, Pair};
 use ssh_proto::*;
 
 fn pair_with(seed: u64, tweak: impl FnOnce(&mut ServerConfig, &mut ClientConfig)) -> Pair {
-    let (mut s, mut c) = seeded_configs(seed);
+    let (mut s, mut c) = seeded_configs(seed).unwrap();
     tweak(&mut s, &mut c);
     Pair::new(Arc::new(s), Arc::new(c)).unwrap()
 }
@@ -477,7 +477,7 @@ fn unknown_message_numbers_get_unimplemented_after_auth() {
 // ---- bad input: each ends with a typed error, a DISCONNECT and an event ----
 
 fn raw_server(seed: u64) -> ServerConnection {
-    let (s, _) = seeded_configs(seed);
+    let (s, _) = seeded_configs(seed).unwrap();
     ServerConnection::new(Arc::new(s), std::time::Instant::now()).unwrap()
 }
 
@@ -604,7 +604,7 @@ fn a_truncated_field_is_a_decode_error() {
 
 #[test]
 fn strict_kex_rejects_a_message_before_kexinit() {
-    let (s, c) = seeded_configs(27);
+    let (s, c) = seeded_configs(27).unwrap();
     let mut server = ServerConnection::new(Arc::new(s), std::time::Instant::now()).unwrap();
     let mut client = ClientConnection::new(Arc::new(c), std::time::Instant::now()).unwrap();
     let out = client.poll_transmit().unwrap();

@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn exec_output_larger_than_the_window_arrives_with_status() {
-        let (s, c) = seeded_configs(3);
+        let (s, c) = seeded_configs(3).unwrap();
         let mut p = Pair::new(Arc::new(s), Arc::new(c)).unwrap();
         let mut d = ExecDispatcher::new();
         p.drive();
