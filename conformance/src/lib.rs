@@ -206,3 +206,72 @@ pub fn sha256_of(data: &[u8]) -> String {
     w.join().expect("writer").expect("write");
     String::from_utf8_lossy(&out.stdout)[..64].to_owned()
 }
+
+/// An exec handler for adapter tests: password "pw" logs in; exec echoes
+/// "<user> ran <command>", writes "to stderr" to stderr, and exits 7.
+pub struct ReplyHandler;
+
+impl ssh_proto::server::ExecHandler for ReplyHandler {
+    fn auth(&self, r: &ssh_proto::AuthRequest) -> ssh_proto::AuthDecision {
+        match &r.method {
+            ssh_proto::AuthMethod::Password { password, .. } if password.expose() == "pw" => {
+                ssh_proto::AuthDecision::Accept
+            }
+            _ => ssh_proto::AuthDecision::Reject,
+        }
+    }
+
+    fn exec(&self, user: &str, command: &[u8]) -> Option<ssh_proto::server::ExecOutput> {
+        Some(ssh_proto::server::ExecOutput {
+            stdout: format!("{user} ran {}\n", String::from_utf8_lossy(command)).into_bytes(),
+            stderr: b"to stderr\n".to_vec(),
+            status: 7,
+        })
+    }
+}
+
+/// A server config with a fresh ed25519 host key.
+pub fn fresh_server_config() -> std::sync::Arc<ssh_proto::ServerConfig> {
+    let key = PrivateKey::generate_ed25519(&SystemRng).expect("host key");
+    std::sync::Arc::new(
+        ssh_proto::ServerConfig::builder()
+            .host_key(key)
+            .build()
+            .expect("config"),
+    )
+}
+
+/// Log in to a server on `port` (running [`ReplyHandler`]) with OpenSSH and sshpass,
+/// run a command, and check its stdout, stderr and exit status.
+pub fn check_openssh_password_exec(port: u16) {
+    require("ssh", "openssh-client");
+    require("sshpass", "sshpass");
+    let out = Command::new("sshpass")
+        .args([
+            "-p",
+            "pw",
+            "ssh",
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "LogLevel=ERROR",
+            "-o",
+            "PubkeyAuthentication=no",
+            "-p",
+            &port.to_string(),
+        ])
+        .args(["carol@127.0.0.1", "hello there"])
+        .output()
+        .expect("run ssh");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "carol ran hello there\n",
+        "{out:?}"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "to stderr\n");
+    assert_eq!(out.status.code(), Some(7));
+}
