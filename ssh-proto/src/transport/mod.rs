@@ -47,6 +47,7 @@ pub(crate) enum TransportEvent {
 
 struct KexRun {
     ours: Bytes,
+    ours_parsed: Box<KexInit>,
     theirs: Option<Bytes>,
     negotiated: Option<Negotiated>,
     method: Option<Box<dyn KexMethod>>,
@@ -255,10 +256,12 @@ impl Transport {
             first_kex_follows: false,
             reserved: 0,
         };
-        let payload = Message::KexInit(Box::new(ki)).to_bytes();
+        let ki = Box::new(ki);
+        let payload = Message::KexInit(ki.clone()).to_bytes();
         self.write_now(&payload)?;
         self.kex = Some(KexRun {
             ours: payload,
+            ours_parsed: ki,
             theirs: None,
             negotiated: None,
             method: None,
@@ -484,15 +487,12 @@ impl Transport {
             return Err(Error::Protocol("bad KEXINIT"));
         };
         let run = self.kex.as_mut().ok_or(Error::Closed)?;
-        let ours = match Message::decode(&run.ours)? {
-            Message::KexInit(k) => k,
-            _ => return Err(Error::Protocol("bad local KEXINIT")),
-        };
+        let ours = &run.ours_parsed;
         let server = matches!(self.role, RoleKeys::Server(_));
-        let (c, s) = if server {
-            (&theirs, &ours)
+        let (c, s): (&KexInit, &KexInit) = if server {
+            (&theirs, ours)
         } else {
-            (&ours, &theirs)
+            (ours, &theirs)
         };
         let n = negotiate::negotiate(c, s, !self.established)?;
         if !self.established {
