@@ -149,6 +149,27 @@ pub struct ServerConfig {
     pub auth_methods: Vec<String>,
     /// Banner sent before the first authentication answer.
     pub auth_banner: Option<String>,
+    /// Close a connection after this long without channel traffic or requests
+    /// (DefaultIdleTimeout); None: never.
+    pub idle_timeout: Option<Duration>,
+    /// Send keepalive@openssh.com after this long without hearing from an
+    /// authenticated client (SSHKeepAliveInterval); None: never.
+    pub keepalive_interval: Option<Duration>,
+    /// Unanswered keepalives before the connection is dropped (SSHKeepAliveCountMax),
+    /// default 3.
+    pub keepalive_count_max: u32,
+}
+
+impl ServerConfig {
+    /// The timers the connection enforces by itself.
+    pub fn upkeep(&self) -> crate::upkeep::UpkeepPolicy {
+        crate::upkeep::UpkeepPolicy {
+            auth_timeout: self.auth_timeout,
+            idle_timeout: self.idle_timeout,
+            keepalive_interval: self.keepalive_interval,
+            keepalive_count_max: self.keepalive_count_max,
+        }
+    }
 }
 
 impl ServerConfig {
@@ -161,6 +182,9 @@ impl ServerConfig {
                 auth_timeout: Some(Duration::from_secs(120)),
                 auth_methods: vec!["publickey".into(), "password".into()],
                 auth_banner: None,
+                idle_timeout: None,
+                keepalive_interval: None,
+                keepalive_count_max: 3,
             },
         }
     }
@@ -224,6 +248,20 @@ impl ServerConfigBuilder {
     /// Set the authentication deadline (None: no deadline).
     pub fn auth_timeout(mut self, t: Option<Duration>) -> Self {
         self.config.auth_timeout = t;
+        self
+    }
+
+    /// Close connections idle for this long (None: never).
+    pub fn idle_timeout(mut self, t: Option<Duration>) -> Self {
+        self.config.idle_timeout = t;
+        self
+    }
+
+    /// Send keepalives every `interval` of silence and drop the connection after
+    /// `count_max` of them go unanswered (None: no keepalives).
+    pub fn keepalive(mut self, interval: Option<Duration>, count_max: u32) -> Self {
+        self.config.keepalive_interval = interval;
+        self.config.keepalive_count_max = count_max;
         self
     }
 

@@ -19,6 +19,7 @@ use crate::event::Event;
 use crate::keys::PrivateKey;
 use crate::secret::SecretString;
 use crate::transport::{RoleKeys, Transport, TransportEvent};
+use crate::upkeep::{Upkeep, UpkeepAction};
 use crate::wire::codes::*;
 use crate::wire::message::Message;
 
@@ -28,6 +29,9 @@ struct Core {
     channels: ChannelTable,
     events: VecDeque<Event>,
     closed: bool,
+    /// When the application last sent channel data (by the connection's clock), not
+    /// yet seen by the timers.
+    app_active: Option<Instant>,
 }
 
 impl Core {
@@ -38,6 +42,7 @@ impl Core {
             channels: ChannelTable::new(limits, accept_opens),
             events: VecDeque::new(),
             closed: false,
+            app_active: None,
         }
     }
 
@@ -177,7 +182,11 @@ impl Channel<'_> {
 
     /// Send on a given stream.
     pub fn send_stream(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, Error> {
-        self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport))
+        let n = self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport))?;
+        if n > 0 {
+            self.core.app_active = Some(self.core.transport.now());
+        }
+        Ok(n)
     }
 
     /// Report `n` bytes of delivered data as processed: the receive window reopens.
@@ -377,7 +386,7 @@ pub struct ServerConnection {
     core: Core,
     config: Arc<ServerConfig>,
     auth: ServerAuth,
-    auth_deadline: Option<Instant>,
+    upkeep: Upkeep,
 }
 
 impl ServerConnection {
@@ -392,7 +401,7 @@ impl ServerConnection {
         Ok(ServerConnection {
             core: Core::new(transport, true),
             auth: ServerAuth::new(config.auth_banner.clone()),
-            auth_deadline: config.auth_timeout.map(|t| now + t),
+            upkeep: Upkeep::new(config.upkeep(), now),
             config,
         })
     }
@@ -409,18 +418,30 @@ impl ServerConnection {
         if self.core.closed {
             return None;
         }
-        let auth = self.auth_deadline.filter(|_| self.user().is_none());
-        [auth, self.core.transport.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
+        let authenticated = self.user().is_some();
+        [
+            self.upkeep.poll_timeout(authenticated),
+            self.core.transport.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Run timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.core.check_open()?;
-        if self.user().is_none() && self.auth_deadline.is_some_and(|d| now >= d) {
-            return Err(self.core.fail(Error::Timeout("authentication")));
+        if let Some(at) = self.core.app_active.take() {
+            self.upkeep.active(at);
+        }
+        match self.upkeep.on_timeout(now, self.user().is_some()) {
+            UpkeepAction::Nothing => {}
+            UpkeepAction::SendKeepalive => {
+                debug!("sending keepalive");
+                let r = self.core.channels.keepalive(&mut self.core.transport);
+                r.map_err(|e| self.core.fail(e))?;
+            }
+            UpkeepAction::Close(e) => return Err(self.core.fail(e)),
         }
         let r = self
             .core
@@ -486,10 +507,14 @@ impl ServerConnection {
         Ok(())
     }
 
-    fn dispatch(&mut self, _now: Instant, payload: Bytes) -> Result<(), Error> {
+    fn dispatch(&mut self, now: Instant, payload: Bytes) -> Result<(), Error> {
         let Some(&code) = payload.first() else {
             return Err(Error::Protocol("empty payload"));
         };
+        self.upkeep.heard(now);
+        if counts_as_activity(code) {
+            self.upkeep.active(now);
+        }
         match code {
             SERVICE_REQUEST => {
                 let Message::ServiceRequest { name } = Message::decode(&payload)? else {
@@ -556,6 +581,13 @@ impl ServerConnection {
             }
         }
     }
+}
+
+/// Whether a message from the client keeps the connection from being idle: requests,
+/// authentication and channel traffic do; transport chatter and replies to our
+/// keepalives do not.
+fn counts_as_activity(code: u8) -> bool {
+    matches!(code, SERVICE_REQUEST | 50..=79 | 80 | 90..=100)
 }
 
 /// Zero a payload's bytes when we hold the only reference (passwords live there).

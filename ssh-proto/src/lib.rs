@@ -37,6 +37,7 @@ pub mod secret;
 pub mod server;
 pub mod testing;
 pub mod transport;
+pub mod upkeep;
 pub mod wire;
 
 pub use auth::{AuthDecision, AuthMethod, AuthRequest, AuthRequestId};

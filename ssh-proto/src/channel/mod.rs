@@ -127,7 +127,9 @@ pub(crate) struct ChannelTable {
     count: u32,
     accept_opens: bool,
     replies_owed: usize,
-    global_replies_due: usize,
+    /// Replies owed to our global requests, oldest first; true marks our own
+    /// keepalives, whose replies are not reported.
+    global_replies_due: VecDeque<bool>,
     next_flush: usize,
     limits: Limits,
 }
@@ -164,7 +166,7 @@ impl ChannelTable {
             count: 0,
             accept_opens,
             replies_owed: 0,
-            global_replies_due: 0,
+            global_replies_due: VecDeque::new(),
             next_flush: 0,
             limits,
         }
@@ -259,18 +261,20 @@ impl ChannelTable {
                 }
             }
             Message::RequestSuccess { data } => {
-                self.global_reply_due()?;
-                ev.push_back(Event::GlobalReply {
-                    success: true,
-                    data,
-                });
+                if !self.global_reply_due()? {
+                    ev.push_back(Event::GlobalReply {
+                        success: true,
+                        data,
+                    });
+                }
             }
             Message::RequestFailure => {
-                self.global_reply_due()?;
-                ev.push_back(Event::GlobalReply {
-                    success: false,
-                    data: Default::default(),
-                });
+                if !self.global_reply_due()? {
+                    ev.push_back(Event::GlobalReply {
+                        success: false,
+                        data: Default::default(),
+                    });
+                }
             }
             Message::ChannelOpen {
                 kind,
@@ -435,12 +439,11 @@ impl ChannelTable {
         Ok(())
     }
 
-    fn global_reply_due(&mut self) -> Result<(), Error> {
-        if self.global_replies_due == 0 {
-            return Err(Error::Protocol("global reply without a request"));
-        }
-        self.global_replies_due -= 1;
-        Ok(())
+    /// Take the oldest reply owed; true when it answers one of our keepalives.
+    fn global_reply_due(&mut self) -> Result<bool, Error> {
+        self.global_replies_due
+            .pop_front()
+            .ok_or(Error::Protocol("global reply without a request"))
     }
 
     fn open_for_peer(&mut self, id: u32) -> Result<&mut Chan, Error> {
@@ -549,6 +552,19 @@ impl ChannelTable {
         tx.send(&m.to_bytes())
     }
 
+    /// Send keepalive@openssh.com wanting a reply that is not reported as an event.
+    pub(crate) fn keepalive(&mut self, tx: &mut Transport) -> Result<(), Error> {
+        self.global_replies_due.push_back(true);
+        tx.send(
+            &Message::GlobalRequest {
+                name: "keepalive@openssh.com".into(),
+                want_reply: true,
+                data: bytes::Bytes::new(),
+            }
+            .to_bytes(),
+        )
+    }
+
     /// Send a global request; a reply event follows when `want_reply`.
     pub(crate) fn global_request(
         &mut self,
@@ -558,7 +574,7 @@ impl ChannelTable {
         tx: &mut Transport,
     ) -> Result<(), Error> {
         if want_reply {
-            self.global_replies_due += 1;
+            self.global_replies_due.push_back(false);
         }
         tx.send(
             &Message::GlobalRequest {

@@ -144,6 +144,11 @@ impl Transport {
         self.negotiated.as_ref()
     }
 
+    /// The latest time the connection was given (by input or a timer).
+    pub(crate) fn now(&self) -> Instant {
+        self.now
+    }
+
     pub(crate) fn established(&self) -> bool {
         self.established
     }
