@@ -64,7 +64,7 @@ impl OpenFailure {
 }
 
 /// A snapshot of a channel's flow-control state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct WindowState {
     /// Bytes the peer may still send us.
     pub recv_window: u32,

@@ -1,0 +1,292 @@
+//! A channel as a byte stream, runtime-neutral: `poll_read` / `poll_write` take a
+//! task `Context`, so each adapter wraps [`ChannelIo`] in its runtime's traits
+//! (tokio, futures-io, or std `Read`/`Write` by parking the thread). Backpressure runs
+//! end to end: the receive window reopens only as the application reads, and writes
+//! wait while the connection has not taken earlier bytes.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::wakeup::Wakeup;
+use crate::channel::WindowState;
+
+/// Bytes a stream buffers before its writer waits for the connection to take them.
+pub const STREAM_OUT_CAP: usize = 256 * 1024;
+
+/// Commands a stream queues for the connection, applied after buffered output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Command {
+    ExitStatus(u32),
+    ExitSignal(String, bool, String),
+    Eof,
+    Close,
+}
+
+/// What a stream and its connection share.
+#[derive(Debug, Default)]
+pub(crate) struct Shared {
+    pub(crate) inbound: VecDeque<Bytes>,
+    pub(crate) eof: bool,
+    pub(crate) closed: bool,
+    pub(crate) read_waker: Option<Waker>,
+    /// Bytes read by the application, not yet reported to the core.
+    pub(crate) consumed: usize,
+    /// Output per stream: 0 stdout, 1 stderr.
+    pub(crate) out: [BytesMut; 2],
+    pub(crate) write_waker: Option<Waker>,
+    pub(crate) commands: VecDeque<Command>,
+    /// The latest window figures, for the registry.
+    pub(crate) window: WindowState,
+}
+
+impl Shared {
+    pub(crate) fn wake_all(&mut self) {
+        if let Some(w) = self.read_waker.take() {
+            w.wake();
+        }
+        if let Some(w) = self.write_waker.take() {
+            w.wake();
+        }
+    }
+}
+
+/// The link between one channel's stream handles and its connection's loop.
+#[derive(Debug, Clone)]
+pub(crate) struct Link {
+    pub(crate) shared: Arc<Mutex<Shared>>,
+    pub(crate) wake_conn: Arc<Wakeup>,
+}
+
+impl Link {
+    pub(crate) fn new(wake_conn: Arc<Wakeup>) -> Self {
+        Link {
+            shared: Arc::new(Mutex::new(Shared::default())),
+            wake_conn,
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn command(&self, c: Command) {
+        self.lock().commands.push_back(c);
+        self.wake_conn.notify();
+    }
+
+    /// Queue up to the free room of `buf` on output `idx` without waiting; returns
+    /// how much was taken (None once the channel has closed).
+    pub(crate) fn offer(&self, idx: usize, buf: &[u8]) -> Option<usize> {
+        let mut s = self.lock();
+        if s.closed {
+            return None;
+        }
+        let n = STREAM_OUT_CAP
+            .saturating_sub(s.out[idx].len())
+            .min(buf.len());
+        s.out[idx].extend_from_slice(&buf[..n]);
+        drop(s);
+        if n > 0 {
+            self.wake_conn.notify();
+        }
+        Some(n)
+    }
+
+    fn poll_write_to(
+        &self,
+        cx: &mut Context<'_>,
+        idx: usize,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        let mut s = self.lock();
+        if s.closed {
+            return Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
+        }
+        let room = STREAM_OUT_CAP.saturating_sub(s.out[idx].len());
+        if room == 0 {
+            s.write_waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let n = room.min(buf.len());
+        s.out[idx].extend_from_slice(&buf[..n]);
+        drop(s);
+        self.wake_conn.notify();
+        Poll::Ready(Ok(n))
+    }
+
+    fn poll_drained(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let mut s = self.lock();
+        if s.closed || (s.out[0].is_empty() && s.out[1].is_empty()) {
+            Poll::Ready(Ok(()))
+        } else {
+            s.write_waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    }
+}
+
+/// One channel's data: read what the client sends (its stdin), write stdout; the
+/// [`ChannelIo::stderr`] writer sends extended data. Dropping it does not close the
+/// channel: call [`ChannelControl::close`] (after `exit_status`).
+#[derive(Debug)]
+pub struct ChannelIo {
+    pub(crate) link: Link,
+}
+
+/// A writer for a channel's stderr stream.
+#[derive(Debug, Clone)]
+pub struct ChannelStderrIo {
+    link: Link,
+}
+
+impl ChannelIo {
+    /// A writer for stderr (extended data type 1).
+    pub fn stderr(&self) -> ChannelStderrIo {
+        ChannelStderrIo {
+            link: self.link.clone(),
+        }
+    }
+
+    /// A handle to send exit status, EOF and close from anywhere.
+    pub fn control(&self) -> ChannelControl {
+        ChannelControl {
+            link: self.link.clone(),
+        }
+    }
+
+    /// Read into `buf`: Ready(Ok(0)) at EOF or close.
+    pub fn poll_read(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let mut s = self.link.lock();
+        let mut n = 0;
+        while n < buf.len() {
+            let Some(front) = s.inbound.front_mut() else {
+                break;
+            };
+            let k = front.len().min(buf.len() - n);
+            buf[n..n + k].copy_from_slice(&front[..k]);
+            front.advance(k);
+            if front.is_empty() {
+                s.inbound.pop_front();
+            }
+            n += k;
+        }
+        if n > 0 {
+            s.consumed += n;
+            drop(s);
+            self.link.wake_conn.notify();
+            return Poll::Ready(Ok(n));
+        }
+        if s.eof || s.closed || buf.is_empty() {
+            return Poll::Ready(Ok(0));
+        }
+        s.read_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    /// Write stdout bytes; Pending while the connection has not taken earlier ones.
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.link.poll_write_to(cx, 0, buf)
+    }
+
+    /// Ready once every byte written has been handed to the connection.
+    pub fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.link.poll_drained(cx)
+    }
+}
+
+impl ChannelStderrIo {
+    /// Write stderr bytes; Pending while the connection has not taken earlier ones.
+    pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        self.link.poll_write_to(cx, 1, buf)
+    }
+
+    /// Ready once every byte written has been handed to the connection.
+    pub fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.link.poll_drained(cx)
+    }
+}
+
+/// Sends a channel's closing messages, each after the data written before it; cheap
+/// to clone and usable from any thread or task.
+#[derive(Debug, Clone)]
+pub struct ChannelControl {
+    link: Link,
+}
+
+impl ChannelControl {
+    /// Report the exit status.
+    pub fn exit_status(&self, code: u32) {
+        self.link.command(Command::ExitStatus(code));
+    }
+
+    /// Report death by a signal ("TERM", "KILL", ... without "SIG").
+    pub fn exit_signal(&self, signal: &str, core_dumped: bool, message: &str) {
+        self.link.command(Command::ExitSignal(
+            signal.into(),
+            core_dumped,
+            message.into(),
+        ));
+    }
+
+    /// Send EOF.
+    pub fn eof(&self) {
+        self.link.command(Command::Eof);
+    }
+
+    /// Close the channel.
+    pub fn close(&self) {
+        self.link.command(Command::Close);
+    }
+
+    /// Whether the channel has closed.
+    pub fn is_closed(&self) -> bool {
+        self.link.lock().closed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_count_consumed_bytes_and_writes_stop_at_the_cap() {
+        let wake = Arc::new(Wakeup::new());
+        let link = Link::new(wake.clone());
+        let mut io = ChannelIo { link: link.clone() };
+        let mut cx = Context::from_waker(Waker::noop());
+        let mut buf = [0u8; 4];
+        assert!(io.poll_read(&mut cx, &mut buf).is_pending());
+        link.lock().inbound.push_back(Bytes::from_static(b"abcdef"));
+        assert!(matches!(
+            io.poll_read(&mut cx, &mut buf),
+            Poll::Ready(Ok(4))
+        ));
+        assert!(matches!(
+            io.poll_read(&mut cx, &mut buf),
+            Poll::Ready(Ok(2))
+        ));
+        assert_eq!(link.lock().consumed, 6);
+        let big = vec![1u8; STREAM_OUT_CAP + 10];
+        assert!(matches!(io.poll_write(&mut cx, &big), Poll::Ready(Ok(n)) if n == STREAM_OUT_CAP));
+        assert!(io.poll_write(&mut cx, &big).is_pending());
+        assert!(io.poll_flush(&mut cx).is_pending());
+        link.lock().eof = true;
+        link.lock().inbound.clear();
+        assert!(matches!(
+            io.poll_read(&mut cx, &mut buf),
+            Poll::Ready(Ok(0))
+        ));
+        link.lock().closed = true;
+        assert!(matches!(io.poll_write(&mut cx, b"x"), Poll::Ready(Err(_))));
+    }
+}

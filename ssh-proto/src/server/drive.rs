@@ -1,0 +1,137 @@
+//! The connection loop for async runtimes, written once as a poll function over a
+//! small IO trait: an adapter implements [`PollIo`] for its socket and timer, then
+//! awaits [`Driver::poll`] in a loop and runs each [`Call`] it yields on a task.
+
+use std::io;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use super::session::{Call, Ended, Session};
+
+/// Read buffer size for one read call.
+const READ_CHUNK: usize = 64 * 1024;
+/// Loop turns before yielding to the executor, so one busy connection cannot hog it.
+const TURNS_PER_POLL: usize = 32;
+
+/// A runtime's socket and timer, as poll functions.
+pub trait PollIo {
+    /// Read into the spare capacity of `buf` (appending); Ready(Ok(0)) at EOF.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>>;
+    /// Write some of `buf`.
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
+    /// Flush and shut down the write side.
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+    /// Ready once `deadline` has passed.
+    fn poll_sleep_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()>;
+}
+
+/// What the driver yields.
+#[derive(Debug)]
+pub enum DriveStep<S> {
+    /// A decision for the handler; keep polling meanwhile.
+    Call(Call<S>),
+    /// The connection is over (socket closed or failed).
+    Done(Option<io::Error>),
+}
+
+/// A session with its buffers: the whole per-connection loop minus the runtime.
+pub struct Driver<S> {
+    session: Session<S>,
+    rx: BytesMut,
+    tx: Bytes,
+    reading: bool,
+}
+
+impl<S: Default + Send + 'static> Driver<S> {
+    /// Drive `session`.
+    pub fn new(session: Session<S>) -> Self {
+        Driver {
+            session,
+            rx: BytesMut::new(),
+            tx: Bytes::new(),
+            reading: true,
+        }
+    }
+
+    /// The session being driven.
+    pub fn session(&mut self) -> &mut Session<S> {
+        &mut self.session
+    }
+
+    /// End: the session's streams see the close; returns how it ended.
+    pub fn finish(self, io_error: Option<&io::Error>) -> Ended {
+        self.session.finish(io_error)
+    }
+
+    /// Make progress on everything that is ready; yields calls and the end.
+    pub fn poll<Io: PollIo>(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Poll<DriveStep<S>> {
+        let wakeup = self.session.wakeup();
+        for _ in 0..TURNS_PER_POLL {
+            if let Some(c) = self.session.poll_call() {
+                return Poll::Ready(DriveStep::Call(c));
+            }
+            let mut progress = false;
+            // Write what the core produced, a chunk at a time.
+            loop {
+                if self.tx.is_empty() {
+                    match self.session.poll_transmit() {
+                        Some(b) => self.tx = b,
+                        None => break,
+                    }
+                }
+                match io.poll_write(cx, &self.tx) {
+                    Poll::Ready(Ok(0)) => {
+                        return Poll::Ready(DriveStep::Done(Some(io::ErrorKind::WriteZero.into())))
+                    }
+                    Poll::Ready(Ok(n)) => {
+                        self.tx.advance(n);
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(DriveStep::Done(Some(e))),
+                    Poll::Pending => break,
+                }
+            }
+            if self.session.is_finished() && self.tx.is_empty() {
+                return match io.poll_close(cx) {
+                    Poll::Ready(_) => Poll::Ready(DriveStep::Done(None)),
+                    Poll::Pending => Poll::Pending,
+                };
+            }
+            if self.reading && self.session.wants_input() {
+                if self.rx.capacity() - self.rx.len() < READ_CHUNK / 4 {
+                    self.rx.reserve(READ_CHUNK);
+                }
+                match io.poll_read(cx, &mut self.rx) {
+                    Poll::Ready(Ok(0)) => {
+                        self.reading = false;
+                        self.session.peer_closed();
+                        progress = true;
+                    }
+                    Poll::Ready(Ok(_)) => {
+                        self.session.handle_input(Instant::now(), &mut self.rx);
+                        progress = true;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(DriveStep::Done(Some(e))),
+                    Poll::Pending => {}
+                }
+            }
+            if wakeup.poll_notified(cx).is_ready() {
+                self.session.process();
+                progress = true;
+            }
+            if let Some(deadline) = self.session.poll_timeout() {
+                if Instant::now() >= deadline || io.poll_sleep_until(cx, deadline).is_ready() {
+                    self.session.handle_timeout(Instant::now());
+                    progress = true;
+                }
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
