@@ -56,7 +56,7 @@ impl Handler for Demo {
         }
     }
 
-    async fn channel_open(&self, _user: String, kind: ChannelKind) -> bool {
+    async fn channel_open(&self, _ctx: ChannelContext<Session>, kind: ChannelKind) -> bool {
         kind == ChannelKind::Session
     }
 

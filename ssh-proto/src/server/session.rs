@@ -232,6 +232,11 @@ impl<S: Default + Send + 'static> Session<S> {
         self.admitted.id()
     }
 
+    /// The connection's registry snapshot.
+    pub fn info(&self) -> super::control::ConnectionInfo {
+        self.admitted.info()
+    }
+
     /// What the adapter waits on besides its socket and timer: handler answers,
     /// stream activity and registry commands all notify it.
     pub fn wakeup(&self) -> Arc<Wakeup> {
