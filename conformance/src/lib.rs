@@ -1,6 +1,8 @@
 //! Helpers for driving real SSH clients against our servers: fixtures (keys, files),
 //! a running demo server, and checks that the client programs exist.
 
+pub mod demo;
+
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -104,33 +106,88 @@ fn base64(data: &[u8]) -> String {
     out
 }
 
-/// The demo server (ssh-tokio's example), running until dropped.
+/// Which adapter's demo server to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adapter {
+    /// ssh-tokio's `demo-server` example.
+    Tokio,
+    /// ssh-smol's `smol-demo-server` example.
+    Smol,
+    /// ssh-blocking's `blocking-demo-server` example.
+    Blocking,
+}
+
+impl Adapter {
+    /// The example binary's name.
+    pub fn binary(self) -> &'static str {
+        match self {
+            Adapter::Tokio => "demo-server",
+            Adapter::Smol => "smol-demo-server",
+            Adapter::Blocking => "blocking-demo-server",
+        }
+    }
+}
+
+/// Define a test once and run it against each adapter's demo server: the body is a
+/// function of `adapter: Adapter`; the tests are `<name>::tokio`, `::smol` and
+/// `::blocking`.
+#[macro_export]
+macro_rules! for_each_adapter {
+    ($(#[$m:meta])* fn $name:ident($adapter:ident: Adapter) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            fn body($adapter: $crate::Adapter) $body
+            #[test]
+            fn tokio() {
+                body($crate::Adapter::Tokio)
+            }
+            #[test]
+            fn smol() {
+                body($crate::Adapter::Smol)
+            }
+            #[test]
+            fn blocking() {
+                body($crate::Adapter::Blocking)
+            }
+        }
+    };
+}
+
+/// A demo server, running until dropped.
 pub struct DemoServer {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
 }
 
-/// Path of the demo server binary that `cargo test` at the workspace root builds.
-pub fn demo_server_binary() -> PathBuf {
+/// Path of a demo server binary that `cargo test` at the workspace root builds.
+pub fn demo_server_binary(adapter: Adapter) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     // target/<profile>/deps/<test> -> target/<profile>/examples/demo-server
     let profile_dir = exe.parent().and_then(|d| d.parent()).expect("target dir");
-    let bin = profile_dir.join("examples").join("demo-server");
+    let bin = profile_dir.join("examples").join(adapter.binary());
     assert!(
         bin.is_file(),
-        "{} is missing: run `cargo test` at the workspace root (it builds examples) or `cargo build -p ssh-tokio --examples`",
+        "{} is missing: run `cargo test` at the workspace root (it builds examples) or `cargo build --workspace --examples`",
         bin.display()
     );
     bin
 }
 
 impl DemoServer {
-    /// Start the demo server on an ephemeral loopback port with the fixture's keys and
+    /// Start a demo server on an ephemeral loopback port with the fixture's keys and
     /// the password `demo:demo`.
-    pub fn start(fx: &Fixture) -> DemoServer {
-        let mut child = Command::new(demo_server_binary())
-            .args(["--listen", "127.0.0.1:0", "--host-key"])
+    pub fn start(adapter: Adapter, fx: &Fixture) -> DemoServer {
+        Self::start_with(adapter, fx, &[])
+    }
+
+    /// Start a demo server with extra options (later `--listen` wins).
+    pub fn start_with(adapter: Adapter, fx: &Fixture, extra: &[&str]) -> DemoServer {
+        let mut child = Command::new(demo_server_binary(adapter))
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .arg("--host-key")
             .arg(fx.dir.join("host_key"))
             .arg("--authorized-keys")
             .arg(fx.dir.join("authorized_keys"))
@@ -205,73 +262,4 @@ pub fn sha256_of(data: &[u8]) -> String {
     let out = c.wait_with_output().expect("sha256sum output");
     w.join().expect("writer").expect("write");
     String::from_utf8_lossy(&out.stdout)[..64].to_owned()
-}
-
-/// An exec handler for adapter tests: password "pw" logs in; exec echoes
-/// "<user> ran <command>", writes "to stderr" to stderr, and exits 7.
-pub struct ReplyHandler;
-
-impl ssh_proto::server::ExecHandler for ReplyHandler {
-    fn auth(&self, r: &ssh_proto::AuthRequest) -> ssh_proto::AuthDecision {
-        match &r.method {
-            ssh_proto::AuthMethod::Password { password, .. } if password.expose() == "pw" => {
-                ssh_proto::AuthDecision::Accept
-            }
-            _ => ssh_proto::AuthDecision::Reject,
-        }
-    }
-
-    fn exec(&self, user: &str, command: &[u8]) -> Option<ssh_proto::server::ExecOutput> {
-        Some(ssh_proto::server::ExecOutput {
-            stdout: format!("{user} ran {}\n", String::from_utf8_lossy(command)).into_bytes(),
-            stderr: b"to stderr\n".to_vec(),
-            status: 7,
-        })
-    }
-}
-
-/// A server config with a fresh ed25519 host key.
-pub fn fresh_server_config() -> std::sync::Arc<ssh_proto::ServerConfig> {
-    let key = PrivateKey::generate_ed25519(&SystemRng).expect("host key");
-    std::sync::Arc::new(
-        ssh_proto::ServerConfig::builder()
-            .host_key(key)
-            .build()
-            .expect("config"),
-    )
-}
-
-/// Log in to a server on `port` (running [`ReplyHandler`]) with OpenSSH and sshpass,
-/// run a command, and check its stdout, stderr and exit status.
-pub fn check_openssh_password_exec(port: u16) {
-    require("ssh", "openssh-client");
-    require("sshpass", "sshpass");
-    let out = Command::new("sshpass")
-        .args([
-            "-p",
-            "pw",
-            "ssh",
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args([
-            "-o",
-            "LogLevel=ERROR",
-            "-o",
-            "PubkeyAuthentication=no",
-            "-p",
-            &port.to_string(),
-        ])
-        .args(["carol@127.0.0.1", "hello there"])
-        .output()
-        .expect("run ssh");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "carol ran hello there\n",
-        "{out:?}"
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "to stderr\n");
-    assert_eq!(out.status.code(), Some(7));
 }

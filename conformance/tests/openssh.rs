@@ -28,80 +28,84 @@ fn run(c: &mut Command, stdin: Option<&[u8]>) -> std::process::Output {
     out
 }
 
-#[test]
-fn publickey_login_and_echo_hello() {
-    let fx = Fixture::new("echo");
-    let srv = DemoServer::start(&fx);
-    let out = run(ssh(&srv, &fx, &[]).arg("echo hello"), None);
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n", "{out:?}");
-    assert_eq!(out.status.code(), Some(0));
+for_each_adapter! {
+    fn publickey_login_and_echo_hello(adapter: Adapter) {
+        let fx = Fixture::new("echo");
+        let srv = DemoServer::start(adapter, &fx);
+        let out = run(ssh(&srv, &fx, &[]).arg("echo hello"), None);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello\n", "{out:?}");
+        assert_eq!(out.status.code(), Some(0));
+    }
 }
 
-#[test]
-fn password_login_with_sshpass() {
-    require("sshpass", "sshpass");
-    let fx = Fixture::new("password");
-    let srv = DemoServer::start(&fx);
-    let mut c = Command::new("sshpass");
-    c.args(["-p", "demo", "ssh"])
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
-        .args(["-o", "PreferredAuthentications=password"])
-        .args(["-p", &srv.addr.port().to_string()])
-        .arg(format!("demo@{}", srv.addr.ip()))
-        .arg("echo password-ok");
-    let out = run(&mut c, None);
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "password-ok\n",
-        "{out:?}"
-    );
-    // A wrong password is refused.
-    let mut c = Command::new("sshpass");
-    c.args(["-p", "wrong", "ssh"])
-        .args([
-            "-o",
-            "StrictHostKeyChecking=no",
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-        ])
-        .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
-        .args(["-o", "NumberOfPasswordPrompts=1"])
-        .args(["-p", &srv.addr.port().to_string()])
-        .arg(format!("demo@{}", srv.addr.ip()))
-        .arg("echo should-not-run");
-    let out = run(&mut c, None);
-    assert_ne!(out.status.code(), Some(0));
-    assert!(out.stdout.is_empty());
+for_each_adapter! {
+    fn password_login_with_sshpass(adapter: Adapter) {
+        require("sshpass", "sshpass");
+        let fx = Fixture::new("password");
+        let srv = DemoServer::start(adapter, &fx);
+        let mut c = Command::new("sshpass");
+        c.args(["-p", "demo", "ssh"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
+            .args(["-o", "PreferredAuthentications=password"])
+            .args(["-p", &srv.addr.port().to_string()])
+            .arg(format!("demo@{}", srv.addr.ip()))
+            .arg("echo password-ok");
+        let out = run(&mut c, None);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "password-ok\n",
+            "{out:?}"
+        );
+        // A wrong password is refused.
+        let mut c = Command::new("sshpass");
+        c.args(["-p", "wrong", "ssh"])
+            .args([
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+            ])
+            .args(["-o", "LogLevel=ERROR", "-o", "PubkeyAuthentication=no"])
+            .args(["-o", "NumberOfPasswordPrompts=1"])
+            .args(["-p", &srv.addr.port().to_string()])
+            .arg(format!("demo@{}", srv.addr.ip()))
+            .arg("echo should-not-run");
+        let out = run(&mut c, None);
+        assert_ne!(out.status.code(), Some(0));
+        assert!(out.stdout.is_empty());
+    }
 }
 
-#[test]
-fn failing_command_exit_status_and_stderr_kept_apart() {
-    let fx = Fixture::new("exit");
-    let srv = DemoServer::start(&fx);
-    let out = run(
-        ssh(&srv, &fx, &[]).arg("echo out; echo err >&2; exit 42"),
-        None,
-    );
-    assert_eq!(out.status.code(), Some(42));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
-    assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+for_each_adapter! {
+    fn failing_command_exit_status_and_stderr_kept_apart(adapter: Adapter) {
+        let fx = Fixture::new("exit");
+        let srv = DemoServer::start(adapter, &fx);
+        let out = run(
+            ssh(&srv, &fx, &[]).arg("echo out; echo err >&2; exit 42"),
+            None,
+        );
+        assert_eq!(out.status.code(), Some(42));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "out\n");
+        assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
+    }
 }
 
-#[test]
-fn env_requests_are_applied() {
-    let fx = Fixture::new("env");
-    let srv = DemoServer::start(&fx);
-    let out = run(
-        ssh(&srv, &fx, &["-o", "SetEnv=DEMO_VAR=from-client"]).arg("echo $DEMO_VAR"),
-        None,
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "from-client\n");
+for_each_adapter! {
+    fn env_requests_are_applied(adapter: Adapter) {
+        let fx = Fixture::new("env");
+        let srv = DemoServer::start(adapter, &fx);
+        let out = run(
+            ssh(&srv, &fx, &["-o", "SetEnv=DEMO_VAR=from-client"]).arg("echo $DEMO_VAR"),
+            None,
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "from-client\n");
+    }
 }
 
 const CIPHERS: &[&str] = &[
@@ -112,136 +116,141 @@ const CIPHERS: &[&str] = &[
     "aes256-ctr",
 ];
 
-#[test]
-fn sixty_four_mib_up_and_down_with_each_cipher() {
-    let fx = Fixture::new("bulk");
-    let srv = DemoServer::start(&fx);
-    let file = fx.data_file("payload", 64 << 20);
-    let data = std::fs::read(&file).expect("payload");
-    let want = sha256_of(&data);
-    for (i, cipher) in CIPHERS.iter().enumerate() {
-        // Non-AEAD ciphers: alternate the MAC so both ETM and classic forms run.
-        let mac = [
-            "hmac-sha2-256-etm@openssh.com",
-            "hmac-sha2-512",
-            "hmac-sha2-256",
-            "hmac-sha2-512-etm@openssh.com",
-        ][i % 4];
-        let opts = ["-c", cipher, "-m", mac];
-        let up = run(ssh(&srv, &fx, &opts).arg("sha256sum"), Some(&data));
-        assert_eq!(up.status.code(), Some(0), "{cipher}: {up:?}");
-        assert_eq!(
-            &String::from_utf8_lossy(&up.stdout)[..64],
-            want,
-            "{cipher} upload"
-        );
-        let down = run(
-            ssh(&srv, &fx, &opts).arg(format!("cat {}", file.display())),
-            None,
-        );
-        assert_eq!(down.status.code(), Some(0), "{cipher}");
-        assert_eq!(down.stdout.len(), data.len(), "{cipher} download length");
-        assert_eq!(sha256_of(&down.stdout), want, "{cipher} download");
+for_each_adapter! {
+    fn sixty_four_mib_up_and_down_with_each_cipher(adapter: Adapter) {
+        let fx = Fixture::new("bulk");
+        let srv = DemoServer::start(adapter, &fx);
+        let file = fx.data_file("payload", 64 << 20);
+        let data = std::fs::read(&file).expect("payload");
+        let want = sha256_of(&data);
+        for (i, cipher) in CIPHERS.iter().enumerate() {
+            // Non-AEAD ciphers: alternate the MAC so both ETM and classic forms run.
+            let mac = [
+                "hmac-sha2-256-etm@openssh.com",
+                "hmac-sha2-512",
+                "hmac-sha2-256",
+                "hmac-sha2-512-etm@openssh.com",
+            ][i % 4];
+            let opts = ["-c", cipher, "-m", mac];
+            let up = run(ssh(&srv, &fx, &opts).arg("sha256sum"), Some(&data));
+            assert_eq!(up.status.code(), Some(0), "{cipher}: {up:?}");
+            assert_eq!(
+                &String::from_utf8_lossy(&up.stdout)[..64],
+                want,
+                "{cipher} upload"
+            );
+            let down = run(
+                ssh(&srv, &fx, &opts).arg(format!("cat {}", file.display())),
+                None,
+            );
+            assert_eq!(down.status.code(), Some(0), "{cipher}");
+            assert_eq!(down.stdout.len(), data.len(), "{cipher} download length");
+            assert_eq!(sha256_of(&down.stdout), want, "{cipher} download");
+        }
     }
 }
 
-#[test]
-fn rekey_during_a_transfer() {
-    let fx = Fixture::new("rekey");
-    let srv = DemoServer::start(&fx);
-    let file = fx.data_file("payload", 16 << 20);
-    let data = std::fs::read(&file).expect("payload");
-    let out = run(
-        ssh(&srv, &fx, &["-o", "RekeyLimit=1M"]).arg("sha256sum"),
-        Some(&data),
-    );
-    assert_eq!(
-        &String::from_utf8_lossy(&out.stdout)[..64],
-        sha256_of(&data)
-    );
+for_each_adapter! {
+    fn rekey_during_a_transfer(adapter: Adapter) {
+        let fx = Fixture::new("rekey");
+        let srv = DemoServer::start(adapter, &fx);
+        let file = fx.data_file("payload", 16 << 20);
+        let data = std::fs::read(&file).expect("payload");
+        let out = run(
+            ssh(&srv, &fx, &["-o", "RekeyLimit=1M"]).arg("sha256sum"),
+            Some(&data),
+        );
+        assert_eq!(
+            &String::from_utf8_lossy(&out.stdout)[..64],
+            sha256_of(&data)
+        );
+    }
 }
 
-#[test]
-fn interactive_shell_on_a_pty() {
-    let fx = Fixture::new("pty");
-    let srv = DemoServer::start(&fx);
-    let script = b"echo marker-$((6*7)); tty\nexit 5\n";
-    let out = run(&mut ssh(&srv, &fx, &["-tt"]), Some(script));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("marker-42"), "{text}");
-    assert!(text.contains("/dev/pts/"), "not a pty: {text}");
-    assert_eq!(out.status.code(), Some(5), "{text}");
+for_each_adapter! {
+    fn interactive_shell_on_a_pty(adapter: Adapter) {
+        let fx = Fixture::new("pty");
+        let srv = DemoServer::start(adapter, &fx);
+        let script = b"echo marker-$((6*7)); tty\nexit 5\n";
+        let out = run(&mut ssh(&srv, &fx, &["-tt"]), Some(script));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("marker-42"), "{text}");
+        assert!(text.contains("/dev/pts/"), "not a pty: {text}");
+        assert_eq!(out.status.code(), Some(5), "{text}");
+    }
 }
 
-#[test]
-fn sftp_and_scp_transfers() {
-    require("sftp", "openssh-client");
-    require("scp", "openssh-client");
-    let fx = Fixture::new("sftp");
-    let srv = DemoServer::start(&fx);
-    let file = fx.data_file("src", 5 << 20);
-    let port = srv.addr.port().to_string();
-    let target = format!("user@{}", srv.addr.ip());
-    let (put, back) = (fx.dir.join("put"), fx.dir.join("back"));
-    let batch = format!(
-        "put {} {}\nget {} {}\n",
-        file.display(),
-        put.display(),
-        put.display(),
-        back.display()
-    );
-    let mut c = Command::new("sftp");
-    c.args(["-b", "-", "-P", &port])
-        .args(common_opts(&fx))
-        .arg(&target);
-    let out = run(&mut c, Some(batch.as_bytes()));
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(
-        std::fs::read(&back).expect("got"),
-        std::fs::read(&file).expect("src")
-    );
-    let scp_dst = fx.dir.join("scp");
-    let mut c = Command::new("scp");
-    c.args(["-q", "-P", &port])
-        .args(common_opts(&fx))
-        .arg(&file)
-        .arg(format!("{target}:{}", scp_dst.display()));
-    let out = run(&mut c, None);
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    assert_eq!(
-        std::fs::read(&scp_dst).expect("scp"),
-        std::fs::read(&file).expect("src")
-    );
+for_each_adapter! {
+    fn sftp_and_scp_transfers(adapter: Adapter) {
+        require("sftp", "openssh-client");
+        require("scp", "openssh-client");
+        let fx = Fixture::new("sftp");
+        let srv = DemoServer::start(adapter, &fx);
+        let file = fx.data_file("src", 5 << 20);
+        let port = srv.addr.port().to_string();
+        let target = format!("user@{}", srv.addr.ip());
+        let (put, back) = (fx.dir.join("put"), fx.dir.join("back"));
+        let batch = format!(
+            "put {} {}\nget {} {}\n",
+            file.display(),
+            put.display(),
+            put.display(),
+            back.display()
+        );
+        let mut c = Command::new("sftp");
+        c.args(["-b", "-", "-P", &port])
+            .args(common_opts(&fx))
+            .arg(&target);
+        let out = run(&mut c, Some(batch.as_bytes()));
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            std::fs::read(&back).expect("got"),
+            std::fs::read(&file).expect("src")
+        );
+        let scp_dst = fx.dir.join("scp");
+        let mut c = Command::new("scp");
+        c.args(["-q", "-P", &port])
+            .args(common_opts(&fx))
+            .arg(&file)
+            .arg(format!("{target}:{}", scp_dst.display()));
+        let out = run(&mut c, None);
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        assert_eq!(
+            std::fs::read(&scp_dst).expect("scp"),
+            std::fs::read(&file).expect("src")
+        );
+    }
 }
 
-#[test]
-fn client_with_no_common_cipher_is_refused_at_once() {
-    let fx = Fixture::new("nocipher");
-    let srv = DemoServer::start(&fx);
-    let mut c = Command::new("ssh");
-    c.args([
-        "-o",
-        "StrictHostKeyChecking=no",
-        "-o",
-        "UserKnownHostsFile=/dev/null",
-    ])
-    .args([
-        "-o",
-        "BatchMode=yes",
-        "-c",
-        "aes192-ctr",
-        "-p",
-        &srv.addr.port().to_string(),
-    ])
-    .arg(format!("user@{}", srv.addr.ip()))
-    .arg("echo should-not-run");
-    let start = std::time::Instant::now();
-    let out = run(&mut c, None);
-    assert_eq!(out.status.code(), Some(255), "{out:?}");
-    assert!(out.stdout.is_empty());
-    assert!(start.elapsed() < std::time::Duration::from_secs(5));
-    // Either side may notice first (the client's own check, or our DISCONNECT), so the
-    // client's message varies; the server keeps serving others.
-    let ok = run(ssh(&srv, &fx, &[]).arg("echo hello"), None);
-    assert_eq!(String::from_utf8_lossy(&ok.stdout), "hello\n");
+for_each_adapter! {
+    fn client_with_no_common_cipher_is_refused_at_once(adapter: Adapter) {
+        let fx = Fixture::new("nocipher");
+        let srv = DemoServer::start(adapter, &fx);
+        let mut c = Command::new("ssh");
+        c.args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-c",
+            "aes192-ctr",
+            "-p",
+            &srv.addr.port().to_string(),
+        ])
+        .arg(format!("user@{}", srv.addr.ip()))
+        .arg("echo should-not-run");
+        let start = std::time::Instant::now();
+        let out = run(&mut c, None);
+        assert_eq!(out.status.code(), Some(255), "{out:?}");
+        assert!(out.stdout.is_empty());
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        // Either side may notice first (the client's own check, or our DISCONNECT), so the
+        // client's message varies; the server keeps serving others.
+        let ok = run(ssh(&srv, &fx, &[]).arg("echo hello"), None);
+        assert_eq!(String::from_utf8_lossy(&ok.stdout), "hello\n");
+    }
 }

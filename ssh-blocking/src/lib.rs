@@ -1,93 +1,72 @@
-//! A std::net adapter for `ssh-proto`: one thread per connection, blocking reads with
-//! a timeout taken from the core's `poll_timeout`. Thread per connection keeps the
-//! loop trivially simple and suits the tens-to-hundreds of sessions a blocking server
-//! is chosen for; async adapters cover the large-scale case.
+//! A std::net adapter for `ssh-proto`: a [`Server`] that binds (IPv4, IPv6 or both),
+//! admits and accepts on the calling thread, a [`Handler`] with plain methods, and
+//! channels as `Read + Write` streams.
+//!
+//! Threads: each connection has a driver thread (the shared
+//! [`ssh_proto::server::Session`], writes, timers) and a reader thread that blocks on
+//! the socket and hands chunks over through a bounded queue; each handler call runs
+//! on a short-lived thread so a slow decision never stalls the connection. Threads
+//! keep the code obvious and suit the tens-to-hundreds of sessions a blocking server
+//! is chosen for; the async adapters cover the large-scale case.
 
-use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+mod connection;
+mod server;
+mod stream;
 
-use ssh_proto::bytes::BytesMut;
-use ssh_proto::server::{ExecDispatcher, ExecHandler};
-use ssh_proto::{ServerConfig, ServerConnection};
+use std::net::SocketAddr;
 
-/// A listening blocking server.
-pub struct Server<H: ExecHandler> {
-    listener: TcpListener,
-    config: Arc<ServerConfig>,
-    handler: Arc<H>,
-}
+use ssh_proto::server::{ConnectionId, ConnectionInfo, Ended};
+use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest};
 
-impl<H: ExecHandler> Server<H> {
-    /// Bind `addr` (port 0 picks an ephemeral port).
-    pub fn bind(addr: SocketAddr, config: Arc<ServerConfig>, handler: H) -> io::Result<Self> {
-        Ok(Server {
-            listener: TcpListener::bind(addr)?,
-            config,
-            handler: Arc::new(handler),
-        })
+pub use connection::run_connection;
+pub use server::{Server, ServerHandle};
+pub use ssh_net::{IpFamily, ListenOptions, ServerOptions, TcpOptions};
+pub use ssh_proto::server::{ChannelControl, Refusal, ServerControl};
+pub use stream::{ChannelContext, ChannelStream, ChannelWriter};
+
+/// The application's decisions and notifications. Every decision has a default that
+/// refuses. Each call runs on its own thread; requests on one channel are handled one
+/// at a time, in order.
+pub trait Handler: Send + Sync + 'static {
+    /// Per-channel state the handler keeps between requests (env, pty size, child pid...).
+    type ChannelState: Default + Send + 'static;
+
+    /// A TCP connection passed the admission rules; accept it (reference:
+    /// ConnectionRequest). Nothing has been sent to the client yet.
+    fn connection_request(&self, remote: SocketAddr, local: SocketAddr) -> bool {
+        let _ = (remote, local);
+        true
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+    /// A connection was admitted and starts its handshake.
+    fn connected(&self, info: &ConnectionInfo) {
+        let _ = info;
     }
 
-    /// Accept connections forever, each on its own thread.
-    pub fn run(self) -> io::Result<()> {
-        for stream in self.listener.incoming() {
-            let stream = stream?;
-            let (config, handler) = (self.config.clone(), self.handler.clone());
-            std::thread::spawn(move || {
-                if let Err(e) = serve_connection(stream, config, &*handler) {
-                    tracing::info!(error = %e, "connection ended with an error");
-                }
-            });
-        }
-        Ok(())
+    /// A connection ended, with how.
+    fn disconnected(&self, id: ConnectionId, ended: &Ended) {
+        let _ = (id, ended);
     }
-}
 
-/// Serve one connection on the calling thread until it ends.
-pub fn serve_connection(
-    mut stream: TcpStream,
-    config: Arc<ServerConfig>,
-    handler: &dyn ExecHandler,
-) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut conn = ServerConnection::new(config, Instant::now()).map_err(io::Error::other)?;
-    let mut dispatcher = ExecDispatcher::new();
-    let mut rx = BytesMut::with_capacity(64 * 1024);
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let alive = dispatcher.run(&mut conn, handler);
-        while let Some(b) = conn.poll_transmit() {
-            stream.write_all(&b)?;
-        }
-        if !alive || conn.is_closed() {
-            return Ok(());
-        }
-        let timeout = conn.poll_timeout().map(|t| {
-            t.saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(1))
-        });
-        stream.set_read_timeout(timeout)?;
-        match stream.read(&mut buf) {
-            Ok(0) => return Ok(()),
-            Ok(n) => {
-                rx.extend_from_slice(&buf[..n]);
-                let _ = conn.handle_input(Instant::now(), &mut rx);
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                let _ = conn.handle_timeout(Instant::now());
-            }
-            Err(e) => return Err(e),
-        }
+    /// Decide on an authentication attempt.
+    fn auth(&self, request: AuthRequest) -> AuthDecision {
+        let _ = request;
+        AuthDecision::Reject
+    }
+
+    /// Decide whether to open a channel (the context's stream is usable once open).
+    fn channel_open(&self, channel: ChannelContext<Self::ChannelState>, kind: ChannelKind) -> bool {
+        let _ = (channel, kind);
+        false
+    }
+
+    /// Handle a channel request; the result is the reply when the client wants one.
+    fn channel_request(
+        &self,
+        channel: ChannelContext<Self::ChannelState>,
+        request: ChannelRequest,
+    ) -> bool {
+        let _ = (channel, request);
+        false
     }
 }

@@ -1,99 +1,76 @@
-//! A smol adapter for `ssh-proto`: each connection is a smol task looping around the
-//! core's five calls, with decisions made by a shared [`ExecHandler`].
+//! smol adapter for `ssh-proto`: a [`Server`] that binds (IPv4, IPv6 or both),
+//! admits, accepts and runs each connection on its own task around the shared
+//! [`ssh_proto::server::Session`]; an async [`Handler`] for the application's
+//! decisions; channels as futures-io `AsyncRead + AsyncWrite` streams; a [`ServerControl`] to
+//! list, disconnect and shut down from anywhere.
 
-use std::io;
+mod connection;
+mod server;
+mod stream;
+
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Instant;
 
-use smol::future::FutureExt;
-use smol::io::{AsyncReadExt, AsyncWriteExt};
-use smol::net::{TcpListener, TcpStream};
-use ssh_proto::bytes::BytesMut;
-use ssh_proto::server::{ExecDispatcher, ExecHandler};
-use ssh_proto::{ServerConfig, ServerConnection};
+use ssh_proto::server::{ConnectionId, ConnectionInfo, Ended};
+use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest};
 
-/// A listening smol server.
-pub struct Server<H: ExecHandler> {
-    listener: TcpListener,
-    config: Arc<ServerConfig>,
-    handler: Arc<H>,
-}
+pub use connection::run_connection;
+pub use server::{Server, ServerHandle};
+pub use ssh_net::{IpFamily, ListenOptions, ServerOptions, TcpOptions};
+pub use ssh_proto::server::{ChannelControl, Refusal, ServerControl};
+pub use stream::{ChannelContext, ChannelStderr, ChannelStream};
 
-impl<H: ExecHandler> Server<H> {
-    /// Bind `addr` (port 0 picks an ephemeral port).
-    pub async fn bind(addr: SocketAddr, config: Arc<ServerConfig>, handler: H) -> io::Result<Self> {
-        Ok(Server {
-            listener: TcpListener::bind(addr).await?,
-            config,
-            handler: Arc::new(handler),
-        })
+/// The application's decisions and notifications. Every decision has a default that
+/// refuses. Each call runs on its own task, so a slow decision never stalls the
+/// connection; requests on one channel are handled one at a time, in order.
+pub trait Handler: Send + Sync + 'static {
+    /// Per-channel state the handler keeps between requests (env, pty size, child pid...).
+    type ChannelState: Default + Send + 'static;
+
+    /// A TCP connection passed the admission rules; accept it (reference:
+    /// ConnectionRequest). Nothing has been sent to the client yet.
+    fn connection_request(
+        &self,
+        remote: SocketAddr,
+        local: SocketAddr,
+    ) -> impl Future<Output = bool> + Send {
+        let _ = (remote, local);
+        async { true }
     }
 
-    /// The bound address.
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+    /// A connection was admitted and starts its handshake.
+    fn connected(&self, info: &ConnectionInfo) {
+        let _ = info;
     }
 
-    /// Accept connections forever, each on its own task.
-    pub async fn run(self) -> io::Result<()> {
-        loop {
-            let (stream, _) = self.listener.accept().await?;
-            let (config, handler) = (self.config.clone(), self.handler.clone());
-            smol::spawn(async move {
-                if let Err(e) = serve_connection(stream, config, &*handler).await {
-                    tracing::info!(error = %e, "connection ended with an error");
-                }
-            })
-            .detach();
-        }
+    /// A connection ended, with how.
+    fn disconnected(&self, id: ConnectionId, ended: &Ended) {
+        let _ = (id, ended);
     }
-}
 
-/// Serve one connection until it ends.
-pub async fn serve_connection(
-    mut stream: TcpStream,
-    config: Arc<ServerConfig>,
-    handler: &dyn ExecHandler,
-) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    let mut conn = ServerConnection::new(config, Instant::now()).map_err(io::Error::other)?;
-    let mut dispatcher = ExecDispatcher::new();
-    let mut rx = BytesMut::with_capacity(64 * 1024);
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let alive = dispatcher.run(&mut conn, handler);
-        while let Some(b) = conn.poll_transmit() {
-            stream.write_all(&b).await?;
-        }
-        if !alive || conn.is_closed() {
-            return Ok(());
-        }
-        enum Woke {
-            Read(io::Result<usize>),
-            Timer,
-        }
-        let read = async { Woke::Read(stream.read(&mut buf).await) };
-        let woke = match conn.poll_timeout() {
-            Some(t) => {
-                read.or(async {
-                    smol::Timer::at(t).await;
-                    Woke::Timer
-                })
-                .await
-            }
-            None => read.await,
-        };
-        match woke {
-            Woke::Read(Ok(0)) => return Ok(()),
-            Woke::Read(Ok(n)) => {
-                rx.extend_from_slice(&buf[..n]);
-                let _ = conn.handle_input(Instant::now(), &mut rx);
-            }
-            Woke::Read(Err(e)) => return Err(e),
-            Woke::Timer => {
-                let _ = conn.handle_timeout(Instant::now());
-            }
-        }
+    /// Decide on an authentication attempt.
+    fn auth(&self, request: AuthRequest) -> impl Future<Output = AuthDecision> + Send {
+        let _ = request;
+        async { AuthDecision::Reject }
+    }
+
+    /// Decide whether to open a channel (the context's stream is usable once open).
+    fn channel_open(
+        &self,
+        channel: ChannelContext<Self::ChannelState>,
+        kind: ChannelKind,
+    ) -> impl Future<Output = bool> + Send {
+        let _ = (channel, kind);
+        async { false }
+    }
+
+    /// Handle a channel request; the result is the reply when the client wants one.
+    fn channel_request(
+        &self,
+        channel: ChannelContext<Self::ChannelState>,
+        request: ChannelRequest,
+    ) -> impl Future<Output = bool> + Send {
+        let _ = (channel, request);
+        async { false }
     }
 }

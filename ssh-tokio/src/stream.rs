@@ -6,7 +6,7 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelStderrIo};
+use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// What a channel handler can reach: `connection`, `channel`, `user`, `state()` and
@@ -44,7 +44,7 @@ pub struct ChannelStream {
 /// A writer for the channel's stderr stream.
 #[derive(Debug, Clone)]
 pub struct ChannelStderr {
-    io: ChannelStderrIo,
+    io: ChannelWriterIo,
 }
 
 impl ChannelStream {

@@ -36,7 +36,9 @@ pub(crate) struct Shared {
     pub(crate) consumed: usize,
     /// Output per stream: 0 stdout, 1 stderr.
     pub(crate) out: [BytesMut; 2],
-    pub(crate) write_waker: Option<Waker>,
+    /// Every writer waiting for room or a flush (stdout and stderr writers may wait
+    /// on different tasks or threads at once).
+    pub(crate) write_wakers: Vec<Waker>,
     pub(crate) commands: VecDeque<Command>,
     /// The latest window figures, for the registry.
     pub(crate) window: WindowState,
@@ -47,8 +49,18 @@ impl Shared {
         if let Some(w) = self.read_waker.take() {
             w.wake();
         }
-        if let Some(w) = self.write_waker.take() {
+        self.wake_writers();
+    }
+
+    pub(crate) fn wake_writers(&mut self) {
+        for w in self.write_wakers.drain(..) {
             w.wake();
+        }
+    }
+
+    fn wait_to_write(&mut self, waker: &Waker) {
+        if !self.write_wakers.iter().any(|w| w.will_wake(waker)) {
+            self.write_wakers.push(waker.clone());
         }
     }
 }
@@ -110,7 +122,7 @@ impl Link {
         }
         let room = STREAM_OUT_CAP.saturating_sub(s.out[idx].len());
         if room == 0 {
-            s.write_waker = Some(cx.waker().clone());
+            s.wait_to_write(cx.waker());
             return Poll::Pending;
         }
         let n = room.min(buf.len());
@@ -125,7 +137,7 @@ impl Link {
         if s.closed || (s.out[0].is_empty() && s.out[1].is_empty()) {
             Poll::Ready(Ok(()))
         } else {
-            s.write_waker = Some(cx.waker().clone());
+            s.wait_to_write(cx.waker());
             Poll::Pending
         }
     }
@@ -139,17 +151,29 @@ pub struct ChannelIo {
     pub(crate) link: Link,
 }
 
-/// A writer for a channel's stderr stream.
+/// A writer for one of a channel's output streams (stdout or stderr), usable from
+/// another task or thread than the reader.
 #[derive(Debug, Clone)]
-pub struct ChannelStderrIo {
+pub struct ChannelWriterIo {
     link: Link,
+    idx: usize,
 }
 
 impl ChannelIo {
     /// A writer for stderr (extended data type 1).
-    pub fn stderr(&self) -> ChannelStderrIo {
-        ChannelStderrIo {
+    pub fn stderr(&self) -> ChannelWriterIo {
+        ChannelWriterIo {
             link: self.link.clone(),
+            idx: 1,
+        }
+    }
+
+    /// A second writer for stdout, to write from another task or thread than the
+    /// one reading.
+    pub fn stdout_writer(&self) -> ChannelWriterIo {
+        ChannelWriterIo {
+            link: self.link.clone(),
+            idx: 0,
         }
     }
 
@@ -204,10 +228,17 @@ impl ChannelIo {
     }
 }
 
-impl ChannelStderrIo {
-    /// Write stderr bytes; Pending while the connection has not taken earlier ones.
+impl ChannelWriterIo {
+    /// Write bytes; Pending while the connection has not taken earlier ones.
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        self.link.poll_write_to(cx, 1, buf)
+        self.link.poll_write_to(cx, self.idx, buf)
+    }
+
+    /// A handle to send exit status, EOF and close.
+    pub fn control(&self) -> ChannelControl {
+        ChannelControl {
+            link: self.link.clone(),
+        }
     }
 
     /// Ready once every byte written has been handed to the connection.
@@ -288,5 +319,34 @@ mod tests {
         ));
         link.lock().closed = true;
         assert!(matches!(io.poll_write(&mut cx, b"x"), Poll::Ready(Err(_))));
+    }
+
+    #[test]
+    fn every_waiting_writer_is_woken_not_just_the_last() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Count(AtomicUsize);
+        impl std::task::Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let link = Link::new(Arc::new(Wakeup::new()));
+        let io = ChannelIo { link: link.clone() };
+        let (out, err) = (io.stdout_writer(), io.stderr());
+        let full = vec![0u8; STREAM_OUT_CAP];
+        let (a, b) = (
+            Arc::new(Count(AtomicUsize::new(0))),
+            Arc::new(Count(AtomicUsize::new(0))),
+        );
+        let (wa, wb) = (Waker::from(a.clone()), Waker::from(b.clone()));
+        let mut ca = Context::from_waker(&wa);
+        let mut cb = Context::from_waker(&wb);
+        assert!(out.poll_write(&mut ca, &full).is_ready());
+        assert!(out.poll_write(&mut ca, b"x").is_pending());
+        assert!(err.poll_write(&mut cb, b"y").is_ready());
+        assert!(err.poll_flush(&mut cb).is_pending());
+        link.lock().wake_writers();
+        assert_eq!(a.0.load(Ordering::SeqCst), 1);
+        assert_eq!(b.0.load(Ordering::SeqCst), 1);
     }
 }

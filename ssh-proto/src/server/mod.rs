@@ -9,16 +9,14 @@ pub mod admission;
 pub mod channel_io;
 pub mod control;
 pub mod drive;
-pub mod exec;
 pub mod session;
 pub mod wakeup;
 
 pub use admission::{AddressPattern, AdmissionPolicy, Refusal, MAX_CONNECTIONS_CEILING};
-pub use channel_io::{ChannelControl, ChannelIo, ChannelStderrIo};
+pub use channel_io::{ChannelControl, ChannelIo, ChannelWriterIo};
 pub use control::{
     Admitted, ChannelInfo, ConnectionId, ConnectionInfo, RegistryError, ServerControl,
 };
 pub use drive::{DriveStep, Driver, PollIo};
-pub use exec::{ExecDispatcher, ExecHandler, ExecOutput};
 pub use session::{Answer, Call, ChannelContext, Ended, Reply, Session};
 pub use wakeup::Wakeup;

@@ -309,8 +309,12 @@ impl<S: Default + Send + 'static> Session<S> {
 
     /// Whether the connection is over: closed with all output handed out, or aborted.
     pub fn is_finished(&self) -> bool {
+        self.is_aborted() || (self.conn.is_closed() && self.conn.pending_output() == 0)
+    }
+
+    /// Whether the server aborted the connection (shutdown past its grace period).
+    pub fn is_aborted(&self) -> bool {
         self.admitted.shared.killed.load(Ordering::Acquire)
-            || (self.conn.is_closed() && self.conn.pending_output() == 0)
     }
 
     /// How the connection ended (once it has).
@@ -590,9 +594,7 @@ impl<S: Default + Send + 'static> Session<S> {
             }
             if progressed {
                 moved = true;
-                if let Some(w) = s.write_waker.take() {
-                    w.wake();
-                }
+                s.wake_writers();
             }
         }
         moved

@@ -1,0 +1,334 @@
+//! What the three demo servers (one per adapter) share: command-line options, the
+//! login rules (authorized_keys and passwords), the host key file, and the meaning of
+//! each channel request. Each demo adds only how its runtime runs a process.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ssh_net::{IpFamily, ServerOptions};
+use ssh_proto::server::ChannelControl;
+use ssh_proto::{
+    AuthDecision, AuthMethod, AuthRequest, ChannelRequest, PrivateKey, PtyRequest, PublicKey,
+    ServerConfig, SystemRng,
+};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Where the system's sftp-server may live.
+pub const SFTP_SERVERS: &[&str] = &[
+    "/usr/lib/openssh/sftp-server",
+    "/usr/libexec/openssh/sftp-server",
+    "/usr/lib/ssh/sftp-server",
+];
+
+/// The demo servers' command line.
+#[derive(Debug, Clone)]
+pub struct DemoArgs {
+    /// --listen ADDR (default 127.0.0.1:2222).
+    pub listen: SocketAddr,
+    /// --family 4|6|both.
+    pub family: Option<IpFamily>,
+    /// --host-key FILE (created when missing).
+    pub host_key: String,
+    /// --authorized-keys FILE (repeatable).
+    pub keys: Vec<PublicKey>,
+    /// --password USER:PASSWORD (repeatable).
+    pub passwords: HashMap<String, String>,
+    /// --idle-timeout SECS.
+    pub idle_timeout: Option<Duration>,
+    /// --auth-timeout SECS.
+    pub auth_timeout: Option<Duration>,
+    /// --keepalive SECS:COUNT.
+    pub keepalive: Option<(Duration, u32)>,
+    /// --max-connections N.
+    pub max_connections: Option<usize>,
+    /// --allow PATTERN (repeatable).
+    pub allow: Vec<String>,
+    /// --block PATTERN (repeatable).
+    pub block: Vec<String>,
+}
+
+fn usage(name: &str) -> ! {
+    eprintln!(
+        "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE] [--authorized-keys FILE]... \
+         [--password USER:PASSWORD]... [--idle-timeout SECS] [--auth-timeout SECS] [--keepalive SECS:COUNT] \
+         [--max-connections N] [--allow PATTERN]... [--block PATTERN]..."
+    );
+    std::process::exit(2)
+}
+
+impl DemoArgs {
+    /// Parse the process's arguments (exits with usage on a bad one).
+    pub fn parse(name: &str) -> Result<DemoArgs, BoxError> {
+        let mut a = DemoArgs {
+            listen: "127.0.0.1:2222".parse()?,
+            family: None,
+            host_key: "demo_host_ed25519_key".into(),
+            keys: Vec::new(),
+            passwords: HashMap::new(),
+            idle_timeout: None,
+            auth_timeout: None,
+            keepalive: None,
+            max_connections: None,
+            allow: Vec::new(),
+            block: Vec::new(),
+        };
+        let mut args = std::env::args().skip(1);
+        let secs =
+            |v: String| -> Result<Duration, BoxError> { Ok(Duration::from_secs(v.parse()?)) };
+        while let Some(flag) = args.next() {
+            let mut val = || args.next().unwrap_or_else(|| usage(name));
+            match flag.as_str() {
+                "--listen" => a.listen = val().parse()?,
+                "--family" => {
+                    a.family = Some(match val().as_str() {
+                        "4" => IpFamily::V4,
+                        "6" => IpFamily::V6,
+                        "both" => IpFamily::Both,
+                        _ => usage(name),
+                    })
+                }
+                "--host-key" => a.host_key = val(),
+                "--authorized-keys" => a.keys.extend(ssh_proto::keys::parse_authorized_keys(
+                    &std::fs::read_to_string(val())?,
+                )?),
+                "--password" => {
+                    let v = val();
+                    let (u, p) = v.split_once(':').unwrap_or_else(|| usage(name));
+                    a.passwords.insert(u.to_owned(), p.to_owned());
+                }
+                "--idle-timeout" => a.idle_timeout = Some(secs(val())?),
+                "--auth-timeout" => a.auth_timeout = Some(secs(val())?),
+                "--keepalive" => {
+                    let v = val();
+                    let (s, c) = v.split_once(':').unwrap_or_else(|| usage(name));
+                    a.keepalive = Some((Duration::from_secs(s.parse()?), c.parse()?));
+                }
+                "--max-connections" => a.max_connections = Some(val().parse()?),
+                "--allow" => a.allow.push(val()),
+                "--block" => a.block.push(val()),
+                _ => usage(name),
+            }
+        }
+        Ok(a)
+    }
+
+    /// The protocol configuration: the host key and the timers asked for.
+    pub fn server_config(&self) -> Result<Arc<ServerConfig>, BoxError> {
+        let key = load_or_create_host_key(&self.host_key)?;
+        eprintln!("host key {}", key.public_key().fingerprint());
+        let mut b = ServerConfig::builder()
+            .host_key(key)
+            .idle_timeout(self.idle_timeout);
+        if let Some(t) = self.auth_timeout {
+            b = b.auth_timeout(Some(t));
+        }
+        if let Some((interval, count)) = self.keepalive {
+            b = b.keepalive(Some(interval), count);
+        }
+        Ok(Arc::new(b.build()?))
+    }
+
+    /// Listening and admission options.
+    pub fn server_options(&self) -> Result<ServerOptions, BoxError> {
+        let mut o = ServerOptions::listen_on(self.listen);
+        if let Some(f) = self.family {
+            o = o.family(f);
+        }
+        if let Some(n) = self.max_connections {
+            o = o.max_connections(n);
+        }
+        for p in &self.allow {
+            o = o.allow(p.parse()?);
+        }
+        for p in &self.block {
+            o = o.block(p.parse()?);
+        }
+        Ok(o)
+    }
+
+    /// The login rules.
+    pub fn auth(&self) -> DemoAuth {
+        DemoAuth {
+            keys: self.keys.clone(),
+            passwords: self.passwords.clone(),
+        }
+    }
+}
+
+/// Logins: any listed public key (the core has verified the signature), or a listed
+/// user's password.
+#[derive(Debug, Clone)]
+pub struct DemoAuth {
+    keys: Vec<PublicKey>,
+    passwords: HashMap<String, String>,
+}
+
+impl DemoAuth {
+    /// Decide on one attempt.
+    pub fn decide(&self, req: &AuthRequest) -> AuthDecision {
+        let ok = match &req.method {
+            AuthMethod::Password { password, .. } => self
+                .passwords
+                .get(&req.user)
+                .is_some_and(|p| p.as_bytes() == password.expose().as_bytes()),
+            AuthMethod::PublicKey { key, .. } => self.keys.contains(key),
+            AuthMethod::None => false,
+        };
+        if ok {
+            AuthDecision::Accept
+        } else {
+            AuthDecision::Reject
+        }
+    }
+}
+
+/// Resizes a running program's terminal (columns, rows).
+pub type Resizer = Box<dyn Fn(u16, u16) + Send>;
+
+/// What a demo keeps per channel.
+#[derive(Default)]
+pub struct DemoChannel {
+    /// Resizes the PTY of the running program, if it has one.
+    pub resize: Option<Resizer>,
+    /// Environment from env requests.
+    pub env: Vec<(String, String)>,
+    /// The terminal asked for, if any.
+    pub pty: Option<PtyRequest>,
+    /// The running program's pid.
+    pub pid: Option<u32>,
+}
+
+/// A program to start for a channel.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    /// Executable.
+    pub program: String,
+    /// Arguments.
+    pub args: Vec<String>,
+    /// Environment to add.
+    pub env: Vec<(String, String)>,
+    /// Run on a PTY of this size and terminal type.
+    pub pty: Option<PtyRequest>,
+}
+
+/// What a channel request asks the demo to do.
+#[derive(Debug)]
+pub enum DemoAction {
+    /// Just answer.
+    Reply(bool),
+    /// Start a program.
+    Start(Launch),
+}
+
+/// Interpret a channel request against the channel's state.
+pub fn on_request(state: &mut DemoChannel, req: ChannelRequest) -> DemoAction {
+    let launch = |state: &mut DemoChannel, program: String, args: Vec<String>, pty: bool| {
+        DemoAction::Start(Launch {
+            program,
+            args,
+            env: state.env.clone(),
+            pty: if pty { state.pty.clone() } else { None },
+        })
+    };
+    match req {
+        ChannelRequest::PtyReq(p) => {
+            state.pty = Some(p);
+            DemoAction::Reply(true)
+        }
+        ChannelRequest::Env { name, value } => {
+            state.env.push((name, value));
+            DemoAction::Reply(true)
+        }
+        ChannelRequest::WindowChange { cols, rows, .. } => match &state.resize {
+            Some(r) => {
+                r(cols as u16, rows as u16);
+                DemoAction::Reply(true)
+            }
+            None => DemoAction::Reply(false),
+        },
+        ChannelRequest::Signal { name } => DemoAction::Reply(signal(state.pid, &name)),
+        ChannelRequest::Exec { command } => {
+            let cmd = String::from_utf8_lossy(&command).into_owned();
+            launch(state, "/bin/sh".into(), vec!["-c".into(), cmd], true)
+        }
+        ChannelRequest::Shell => {
+            let shell = std::env::var("SHELL").unwrap_or_else(|_| "/bin/sh".into());
+            launch(state, shell, vec!["-l".into()], true)
+        }
+        ChannelRequest::Subsystem { name } if name == "sftp" => {
+            match SFTP_SERVERS
+                .iter()
+                .find(|p| std::path::Path::new(p).exists())
+            {
+                Some(p) => launch(state, p.to_string(), vec![], false),
+                None => DemoAction::Reply(false),
+            }
+        }
+        _ => DemoAction::Reply(false),
+    }
+}
+
+fn signal(pid: Option<u32>, name: &str) -> bool {
+    match (
+        pid,
+        format!("SIG{name}").parse::<nix::sys::signal::Signal>(),
+    ) {
+        (Some(pid), Ok(sig)) => {
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig).is_ok()
+        }
+        _ => false,
+    }
+}
+
+/// Send a finished program's exit status (or signal), then EOF and close.
+pub fn report_exit(control: &ChannelControl, status: std::io::Result<std::process::ExitStatus>) {
+    use std::os::unix::process::ExitStatusExt;
+    match status {
+        Ok(s) => match (s.code(), s.signal()) {
+            (Some(code), _) => control.exit_status(code as u32),
+            (None, Some(sig)) => {
+                let name = nix::sys::signal::Signal::try_from(sig)
+                    .map(|s| s.as_str().trim_start_matches("SIG").to_owned())
+                    .unwrap_or_else(|_| "KILL".into());
+                control.exit_signal(&name, s.core_dumped(), "")
+            }
+            _ => control.exit_status(255),
+        },
+        Err(_) => control.exit_status(255),
+    }
+    control.eof();
+    control.close();
+}
+
+/// Read the host key, or create and save a new ed25519 key.
+pub fn load_or_create_host_key(path: &str) -> Result<PrivateKey, BoxError> {
+    match std::fs::read_to_string(path) {
+        Ok(pem) => Ok(PrivateKey::from_openssh(&pem)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = PrivateKey::generate_ed25519(&SystemRng)?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)?;
+            std::io::Write::write_all(&mut f, key.to_openssh("demo host key")?.as_bytes())?;
+            eprintln!("generated host key {path}");
+            Ok(key)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Set up logging from RUST_LOG (default info) to stderr.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}

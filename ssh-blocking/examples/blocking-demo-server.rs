@@ -1,0 +1,148 @@
+//! The demo server on the blocking adapter: the same logins and requests as the tokio
+//! demo (shared in `conformance::demo`), programs run on pipes or a PTY with a thread
+//! per copy direction.
+//!
+//! cargo run -p ssh-blocking --example blocking-demo-server -- --password demo:demo
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launch};
+use ssh_blocking::{ChannelContext, ChannelStream, Handler, Server};
+use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
+
+struct Demo(DemoAuth);
+
+impl Handler for Demo {
+    type ChannelState = DemoChannel;
+
+    fn auth(&self, req: AuthRequest) -> AuthDecision {
+        self.0.decide(&req)
+    }
+
+    fn channel_open(&self, _: ChannelContext<DemoChannel>, kind: ChannelKind) -> bool {
+        kind == ChannelKind::Session
+    }
+
+    fn channel_request(&self, ctx: ChannelContext<DemoChannel>, req: ChannelRequest) -> bool {
+        let action = demo::on_request(&mut ctx.state(), req);
+        match action {
+            DemoAction::Reply(ok) => ok,
+            DemoAction::Start(launch) => match ctx.take_stream() {
+                Some(stream) => match launch.pty.clone() {
+                    Some(p) => run_on_pty(&ctx, stream, launch, p).is_ok(),
+                    None => run_on_pipes(&ctx, stream, launch).is_ok(),
+                },
+                None => false,
+            },
+        }
+    }
+}
+
+/// Copy on a new thread until EOF on `from` or an error on either side, then flush.
+fn pump(
+    mut from: impl Read + Send + 'static,
+    mut to: impl Write + Send + 'static,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.flush();
+    })
+}
+
+fn run_on_pipes(
+    ctx: &ChannelContext<DemoChannel>,
+    stream: ChannelStream,
+    l: Launch,
+) -> std::io::Result<()> {
+    let mut child = Command::new(&l.program)
+        .args(&l.args)
+        .envs(l.env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    ctx.state().pid = Some(child.id());
+    let (out, err, control) = (stream.writer(), stream.stderr(), stream.control());
+    let copies = [
+        child.stdout.take().map(|o| pump(o, out)),
+        child.stderr.take().map(|e| pump(e, err)),
+    ];
+    if let Some(stdin) = child.stdin.take() {
+        pump(stream, stdin);
+    }
+    std::thread::spawn(move || {
+        for c in copies.into_iter().flatten() {
+            let _ = c.join();
+        }
+        demo::report_exit(&control, child.wait());
+    });
+    Ok(())
+}
+
+fn run_on_pty(
+    ctx: &ChannelContext<DemoChannel>,
+    stream: ChannelStream,
+    l: Launch,
+    p: PtyRequest,
+) -> Result<(), pty_process::Error> {
+    let (pty, pts) = pty_process::blocking::open()?;
+    pty.resize(pty_process::Size::new(
+        p.rows.max(1) as u16,
+        p.cols.max(1) as u16,
+    ))?;
+    let mut child = pty_process::blocking::Command::new(&l.program)
+        .args(&l.args)
+        .envs(l.env)
+        .env("TERM", &p.term)
+        .spawn(pts)?;
+    let pty = Arc::new(pty);
+    {
+        let mut s = ctx.state();
+        s.pid = Some(child.id());
+        let p = pty.clone();
+        s.resize = Some(Box::new(move |cols, rows| {
+            let _ = p.resize(pty_process::Size::new(rows, cols));
+        }));
+    }
+    let (out, control) = (stream.writer(), stream.control());
+    pump(stream, PtyIo(pty.clone()));
+    std::thread::spawn(move || {
+        // The PTY reports EIO once the shell and its children have gone.
+        pump(PtyIo(pty), out).join().ok();
+        demo::report_exit(&control, child.wait());
+    });
+    Ok(())
+}
+
+/// A shared PTY as an owned reader and writer.
+struct PtyIo(Arc<pty_process::blocking::Pty>);
+
+impl Read for PtyIo {
+    fn read(&mut self, b: &mut [u8]) -> std::io::Result<usize> {
+        (&*self.0).read(b)
+    }
+}
+
+impl Write for PtyIo {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        (&*self.0).write(b)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        (&*self.0).flush()
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    demo::init_logging();
+    let args = DemoArgs::parse("blocking-demo-server")?;
+    let server = Server::bind(
+        args.server_options()?,
+        args.server_config()?,
+        Demo(args.auth()),
+    )?;
+    println!("listening on {}", server.local_addr()?);
+    server.run()?;
+    Ok(())
+}

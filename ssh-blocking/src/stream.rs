@@ -1,0 +1,128 @@
+//! Channels as std `Read + Write` streams: the core's [`ChannelIo`] polled with a
+//! waker that unparks the calling thread.
+
+use std::io::{self, Read, Write};
+use std::ops::Deref;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::Thread;
+
+use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
+
+/// Wakes a parked thread.
+struct Unpark(Thread);
+
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Poll until ready, parking the thread in between.
+fn block_on<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = poll(&mut cx) {
+            return v;
+        }
+        std::thread::park();
+    }
+}
+
+/// What a channel handler can reach: `connection`, `channel`, `user`, `state()` and
+/// `control()` from the core's context, plus the channel as a blocking stream.
+#[derive(Debug)]
+pub struct ChannelContext<S>(pub server::ChannelContext<S>);
+
+impl<S> Clone for ChannelContext<S> {
+    fn clone(&self) -> Self {
+        ChannelContext(self.0.clone())
+    }
+}
+
+impl<S> Deref for ChannelContext<S> {
+    type Target = server::ChannelContext<S>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<S> ChannelContext<S> {
+    /// Take the channel's data stream (once; later calls return None).
+    pub fn take_stream(&self) -> Option<ChannelStream> {
+        self.0.take_io().map(|io| ChannelStream { io })
+    }
+}
+
+/// One channel's data: `Read` what the client sends (stdin), `Write` stdout;
+/// `stderr()` gives a writer for extended data. Reads block until data, EOF or close;
+/// writes block while the connection has not taken earlier bytes.
+#[derive(Debug)]
+pub struct ChannelStream {
+    io: ChannelIo,
+}
+
+/// A blocking writer for one of the channel's output streams (stdout or stderr),
+/// usable on another thread than the reader.
+#[derive(Debug, Clone)]
+pub struct ChannelWriter {
+    io: ChannelWriterIo,
+}
+
+impl ChannelWriter {
+    /// A handle to send exit status, EOF and close.
+    pub fn control(&self) -> ChannelControl {
+        self.io.control()
+    }
+}
+
+impl ChannelStream {
+    /// A writer for stderr (extended data type 1).
+    pub fn stderr(&self) -> ChannelWriter {
+        ChannelWriter {
+            io: self.io.stderr(),
+        }
+    }
+
+    /// A writer for stdout, to write on another thread than the one reading.
+    pub fn writer(&self) -> ChannelWriter {
+        ChannelWriter {
+            io: self.io.stdout_writer(),
+        }
+    }
+
+    /// A handle to send exit status, EOF and close from another thread.
+    pub fn control(&self) -> ChannelControl {
+        self.io.control()
+    }
+}
+
+impl Read for ChannelStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        block_on(|cx| self.io.poll_read(cx, buf))
+    }
+}
+
+impl Write for ChannelStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        block_on(|cx| self.io.poll_write(cx, buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        block_on(|cx| self.io.poll_flush(cx))
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        block_on(|cx| self.io.poll_write(cx, buf))
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        block_on(|cx| self.io.poll_flush(cx))
+    }
+}

@@ -1,0 +1,146 @@
+//! The demo server on the smol adapter: the same logins and requests as the tokio demo
+//! (shared in `conformance::demo`), programs run with smol's process and async-io.
+//!
+//! cargo run -p ssh-smol --example smol-demo-server -- --password demo:demo
+
+use std::sync::Arc;
+
+use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launch};
+use smol::io::AsyncWriteExt;
+use smol::process::{Command, Stdio};
+use smol::Async;
+use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
+use ssh_smol::{ChannelContext, ChannelStream, Handler, Server};
+
+struct Demo(DemoAuth);
+
+impl Handler for Demo {
+    type ChannelState = DemoChannel;
+
+    async fn auth(&self, req: AuthRequest) -> AuthDecision {
+        self.0.decide(&req)
+    }
+
+    async fn channel_open(&self, _: ChannelContext<DemoChannel>, kind: ChannelKind) -> bool {
+        kind == ChannelKind::Session
+    }
+
+    async fn channel_request(&self, ctx: ChannelContext<DemoChannel>, req: ChannelRequest) -> bool {
+        let action = demo::on_request(&mut ctx.state(), req);
+        match action {
+            DemoAction::Reply(ok) => ok,
+            DemoAction::Start(launch) => match ctx.take_stream() {
+                Some(stream) => match launch.pty.clone() {
+                    Some(p) => run_on_pty(&ctx, stream, launch, p).is_ok(),
+                    None => run_on_pipes(&ctx, stream, launch).is_ok(),
+                },
+                None => false,
+            },
+        }
+    }
+}
+
+fn run_on_pipes(
+    ctx: &ChannelContext<DemoChannel>,
+    stream: ChannelStream,
+    l: Launch,
+) -> std::io::Result<()> {
+    let mut child = Command::new(&l.program)
+        .args(&l.args)
+        .envs(l.env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    ctx.state().pid = Some(child.id());
+    let (mut stdin, mut stdout, mut stderr) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    let control = stream.control();
+    let mut err_writer = stream.stderr();
+    let (mut rd, mut wr) = smol::io::split(stream);
+    smol::spawn(async move {
+        if let Some(stdin) = stdin.as_mut() {
+            let _ = smol::io::copy(&mut rd, stdin).await;
+        }
+        drop(stdin);
+    })
+    .detach();
+    smol::spawn(async move {
+        let out = async {
+            if let Some(o) = stdout.as_mut() {
+                let _ = smol::io::copy(o, &mut wr).await;
+            }
+            let _ = wr.flush().await;
+        };
+        let err = async {
+            if let Some(e) = stderr.as_mut() {
+                let _ = smol::io::copy(e, &mut err_writer).await;
+            }
+            let _ = err_writer.flush().await;
+        };
+        smol::future::zip(out, err).await;
+        demo::report_exit(&control, child.status().await);
+    })
+    .detach();
+    Ok(())
+}
+
+fn run_on_pty(
+    ctx: &ChannelContext<DemoChannel>,
+    stream: ChannelStream,
+    l: Launch,
+    p: PtyRequest,
+) -> Result<(), pty_process::Error> {
+    let (pty, pts) = pty_process::blocking::open()?;
+    pty.resize(pty_process::Size::new(
+        p.rows.max(1) as u16,
+        p.cols.max(1) as u16,
+    ))?;
+    let mut child = pty_process::blocking::Command::new(&l.program)
+        .args(&l.args)
+        .envs(l.env)
+        .env("TERM", &p.term)
+        .spawn(pts)?;
+    let pty = Arc::new(Async::new(pty)?);
+    {
+        let mut s = ctx.state();
+        s.pid = Some(child.id());
+        let p = pty.clone();
+        s.resize = Some(Box::new(move |cols, rows| {
+            let _ = p.get_ref().resize(pty_process::Size::new(rows, cols));
+        }));
+    }
+    let control = stream.control();
+    let (mut rd, mut wr) = smol::io::split(stream);
+    let to_pty = pty.clone();
+    smol::spawn(async move {
+        let _ = smol::io::copy(&mut rd, &mut &*to_pty).await;
+    })
+    .detach();
+    smol::spawn(async move {
+        // The PTY reports EIO once the shell and its children have gone.
+        let _ = smol::io::copy(&mut &*pty, &mut wr).await;
+        let _ = wr.flush().await;
+        let status = smol::unblock(move || child.wait()).await;
+        demo::report_exit(&control, status);
+    })
+    .detach();
+    Ok(())
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    demo::init_logging();
+    let args = DemoArgs::parse("smol-demo-server")?;
+    smol::block_on(async {
+        let server = Server::bind(
+            args.server_options()?,
+            args.server_config()?,
+            Demo(args.auth()),
+        )
+        .await?;
+        println!("listening on {}", server.local_addr()?);
+        server.run().await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,113 @@
+//! One connection on a smol task: the socket and timer as [`PollIo`], the shared
+//! [`Driver`] loop, and each [`Call`] run on its own task.
+
+use std::future::Future;
+use std::io;
+use std::net::TcpStream;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use smol::io::{AsyncRead, AsyncWrite};
+use smol::{Async, Timer};
+use ssh_proto::bytes::BytesMut;
+use ssh_proto::server::{Admitted, Call, DriveStep, Driver, PollIo, Session};
+use ssh_proto::ServerConfig;
+use tracing::{info, Instrument};
+
+use crate::{ChannelContext, Handler};
+
+/// Bytes offered to one read.
+const READ_CHUNK: usize = 64 * 1024;
+
+struct SmolIo {
+    stream: Async<TcpStream>,
+    timer: Option<(Instant, Timer)>,
+}
+
+impl PollIo for SmolIo {
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        // futures-io reads into initialised memory: zero a chunk, read, trim back.
+        let len = buf.len();
+        buf.resize(len + READ_CHUNK, 0);
+        let r = Pin::new(&mut self.stream).poll_read(cx, &mut buf[len..]);
+        let n = match &r {
+            Poll::Ready(Ok(n)) => *n,
+            _ => 0,
+        };
+        buf.truncate(len + n);
+        r
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_close(cx)
+    }
+
+    fn poll_sleep_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
+        let (d, timer) = self
+            .timer
+            .get_or_insert_with(|| (deadline, Timer::at(deadline)));
+        if *d != deadline {
+            *d = deadline;
+            timer.set_at(deadline);
+        }
+        Pin::new(timer).poll(cx).map(|_| ())
+    }
+}
+
+/// Run one admitted connection until it ends: the handshake starts at once.
+pub async fn run_connection<H: Handler>(
+    stream: Async<TcpStream>,
+    config: Arc<ServerConfig>,
+    handler: Arc<H>,
+    admitted: Admitted,
+) -> io::Result<()> {
+    let id = admitted.id();
+    let session: Session<H::ChannelState> =
+        Session::new(config, Instant::now(), admitted).map_err(io::Error::other)?;
+    handler.connected(&session.info());
+    let mut driver = Driver::new(session);
+    let mut io = SmolIo {
+        stream,
+        timer: None,
+    };
+    let error = loop {
+        match std::future::poll_fn(|cx| driver.poll(&mut io, cx)).await {
+            DriveStep::Call(call) => dispatch(&handler, call),
+            DriveStep::Done(e) => break e,
+        }
+    };
+    let ended = driver.finish(error.as_ref());
+    info!(description = %ended.description, "connection ended");
+    handler.disconnected(id, &ended);
+    match error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Run a decision on its own task, in the connection's span.
+fn dispatch<H: Handler>(handler: &Arc<H>, call: Call<H::ChannelState>) {
+    let h = handler.clone();
+    let task = async move {
+        match call {
+            Call::Auth { request, reply } => reply.send(h.auth(request).await),
+            Call::ChannelOpen {
+                channel,
+                kind,
+                reply,
+            } => reply.send(h.channel_open(ChannelContext(channel), kind).await),
+            Call::ChannelRequest {
+                channel,
+                request,
+                reply,
+            } => reply.send(h.channel_request(ChannelContext(channel), request).await),
+        }
+    };
+    smol::spawn(task.in_current_span()).detach();
+}

@@ -1,0 +1,124 @@
+//! Channels as futures-io `AsyncRead + AsyncWrite` streams (as smol uses) over the core's runtime-neutral
+//! [`ChannelIo`], and the handler's [`ChannelContext`].
+
+use std::io;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use smol::io::{AsyncRead, AsyncWrite};
+use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
+
+/// What a channel handler can reach: `connection`, `channel`, `user`, `state()` and
+/// `control()` from the core's context, plus the channel as a futures-io stream.
+#[derive(Debug)]
+pub struct ChannelContext<S>(pub server::ChannelContext<S>);
+
+impl<S> Clone for ChannelContext<S> {
+    fn clone(&self) -> Self {
+        ChannelContext(self.0.clone())
+    }
+}
+
+impl<S> Deref for ChannelContext<S> {
+    type Target = server::ChannelContext<S>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl<S> ChannelContext<S> {
+    /// Take the channel's data stream (once; later calls return None).
+    pub fn take_stream(&self) -> Option<ChannelStream> {
+        self.0.take_io().map(|io| ChannelStream { io })
+    }
+}
+
+/// One channel's data: read what the client sends (stdin), write stdout; `stderr()`
+/// gives a writer for extended data. Dropping it does not close the channel.
+#[derive(Debug)]
+pub struct ChannelStream {
+    io: ChannelIo,
+}
+
+/// A writer for the channel's stderr stream.
+#[derive(Debug, Clone)]
+pub struct ChannelStderr {
+    io: ChannelWriterIo,
+}
+
+impl ChannelStream {
+    /// A writer for stderr (extended data type 1).
+    pub fn stderr(&self) -> ChannelStderr {
+        ChannelStderr {
+            io: self.io.stderr(),
+        }
+    }
+
+    /// A handle to send exit status, EOF and close from another task.
+    pub fn control(&self) -> ChannelControl {
+        self.io.control()
+    }
+
+    /// Report the exit status (sent after all data written so far).
+    pub fn exit_status(&self, code: u32) {
+        self.control().exit_status(code)
+    }
+
+    /// Send EOF after all data written so far.
+    pub fn eof(&self) {
+        self.control().eof()
+    }
+
+    /// Close the channel after all data written so far.
+    pub fn close(&self) {
+        self.control().close()
+    }
+}
+
+impl AsyncRead for ChannelStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for ChannelStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.control().eof();
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl AsyncWrite for ChannelStderr {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.io.poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.io.poll_flush(cx)
+    }
+
+    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
