@@ -332,3 +332,77 @@ pub fn init_logging() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// Serve a line console on stdin so tests can reach the registry from another
+/// thread, as an operator's tool would: `list`, `disconnect ID`, `send ID CHANNEL TEXT`,
+/// `stop`, `shutdown SECS` (then the process exits). Each answer ends with `end`.
+pub fn spawn_console(
+    control: ssh_proto::server::ServerControl,
+    shutdown: impl Fn(Duration) -> bool + Send + 'static,
+) {
+    use std::io::BufRead;
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines() {
+            let Ok(line) = line else { return };
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["list"] => {
+                    for c in control.connections() {
+                        println!(
+                            "conn {} user={} remote={} strict={} channels={} client={}",
+                            c.id,
+                            c.user.as_deref().unwrap_or("-"),
+                            c.remote,
+                            c.strict_kex(),
+                            c.channels.len(),
+                            c.client_version.as_deref().unwrap_or("-"),
+                        );
+                    }
+                }
+                ["disconnect", id] => {
+                    let r = id.parse().map(ssh_proto::server::ConnectionId).map(|id| {
+                        control.disconnect(
+                            id,
+                            ssh_proto::DisconnectReason::ByApplication,
+                            "disconnected by the operator",
+                        )
+                    });
+                    println!(
+                        "{}",
+                        if matches!(r, Ok(Ok(()))) {
+                            "ok"
+                        } else {
+                            "error"
+                        }
+                    );
+                }
+                ["send", id, ch, text @ ..] => {
+                    let r = match (id.parse(), ch.parse()) {
+                        (Ok(id), Ok(ch)) => control
+                            .send_to_channel(
+                                ssh_proto::server::ConnectionId(id),
+                                ssh_proto::ChannelId(ch),
+                                format!("{}\n", text.join(" ")).as_bytes(),
+                            )
+                            .is_ok(),
+                        _ => false,
+                    };
+                    println!("{}", if r { "ok" } else { "error" });
+                }
+                ["stop"] => {
+                    control.stop_listening();
+                    println!("ok");
+                }
+                ["shutdown", secs] => {
+                    let grace = Duration::from_secs(secs.parse().unwrap_or(5));
+                    let drained = shutdown(grace);
+                    println!("shutdown drained={drained}");
+                    println!("end");
+                    std::process::exit(0);
+                }
+                _ => println!("error"),
+            }
+            println!("end");
+        }
+    });
+}

@@ -157,6 +157,8 @@ macro_rules! for_each_adapter {
 /// A demo server, running until dropped.
 pub struct DemoServer {
     child: Child,
+    console: Option<std::process::ChildStdin>,
+    output: BufReader<std::process::ChildStdout>,
     /// Where it listens.
     pub addr: SocketAddr,
 }
@@ -193,21 +195,60 @@ impl DemoServer {
             .arg(fx.dir.join("authorized_keys"))
             .args(["--password", "demo:demo"])
             .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start demo server");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read listening line");
+        let mut output = BufReader::new(child.stdout.take().expect("stdout"));
+        output.read_line(&mut line).expect("read listening line");
+        let console = child.stdin.take();
         let addr = line
             .trim()
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .parse()
             .expect("address");
-        DemoServer { child, addr }
+        DemoServer {
+            child,
+            console,
+            output,
+            addr,
+        }
+    }
+
+    /// Send one console command (see `demo::spawn_console`) and return the answer's
+    /// lines, up to the closing `end`.
+    pub fn command(&mut self, line: &str) -> Vec<String> {
+        use std::io::Write;
+        let c = self.console.as_mut().expect("console");
+        writeln!(c, "{line}").expect("write console");
+        c.flush().expect("flush console");
+        let mut lines = Vec::new();
+        loop {
+            let mut l = String::new();
+            if self.output.read_line(&mut l).expect("console answer") == 0 {
+                return lines;
+            }
+            let l = l.trim_end().to_owned();
+            if l == "end" {
+                return lines;
+            }
+            lines.push(l);
+        }
+    }
+
+    /// Wait for the server process to exit by itself, up to `limit`.
+    pub fn wait_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let t = std::time::Instant::now();
+        while t.elapsed() < limit {
+            if let Ok(Some(s)) = self.child.try_wait() {
+                return Some(s);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
     }
 }
 

@@ -143,6 +143,10 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Demo(args.auth()),
     )?;
     println!("listening on {}", server.local_addr()?);
+    let (handle, control) = (server.handle(), server.control());
+    demo::spawn_console(server.control(), move |grace| handle.shutdown(grace));
     server.run()?;
+    // Stopped listening: serve the live connections to their end.
+    control.wait_drained(std::time::Instant::now() + std::time::Duration::from_secs(365 * 86400));
     Ok(())
 }

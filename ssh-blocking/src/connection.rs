@@ -18,6 +18,8 @@ use crate::{ChannelContext, Handler};
 const READ_CHUNK: usize = 64 * 1024;
 /// Chunks the reader may queue before it waits for the driver.
 const READ_QUEUE: usize = 16;
+/// After our last bytes, how long to wait for the peer to close.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 /// How often a blocked write looks whether the connection was aborted.
 const WRITE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -121,6 +123,15 @@ pub fn run_connection<H: Handler>(
             session.process();
         }
     };
+    if error.is_none() && reading && !session.is_aborted() {
+        // Half-close and wait for the peer's close: closing with unread input sends
+        // a reset, which can destroy the DISCONNECT before the client reads it.
+        let _ = stream.shutdown(Shutdown::Write);
+        let until = Instant::now() + LINGER;
+        while let Ok(Input::Bytes(_)) =
+            input.recv_timeout(until.saturating_duration_since(Instant::now()))
+        {}
+    }
     let _ = stream.shutdown(Shutdown::Both);
     let ended = session.finish(error.as_ref());
     info!(description = %ended.description, "connection ended");

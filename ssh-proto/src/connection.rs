@@ -29,9 +29,10 @@ struct Core {
     channels: ChannelTable,
     events: VecDeque<Event>,
     closed: bool,
-    /// When the application last sent channel data (by the connection's clock), not
-    /// yet seen by the timers.
-    app_active: Option<Instant>,
+    /// The application sent channel data since the timers last looked; with an idle
+    /// timeout set, `poll_timeout` then asks to be called at once so the activity
+    /// is stamped with the adapter's current time.
+    app_active: bool,
 }
 
 impl Core {
@@ -42,7 +43,7 @@ impl Core {
             channels: ChannelTable::new(limits, accept_opens),
             events: VecDeque::new(),
             closed: false,
-            app_active: None,
+            app_active: false,
         }
     }
 
@@ -183,9 +184,7 @@ impl Channel<'_> {
     /// Send on a given stream.
     pub fn send_stream(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, Error> {
         let n = self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport))?;
-        if n > 0 {
-            self.core.app_active = Some(self.core.transport.now());
-        }
+        self.core.app_active |= n > 0;
         Ok(n)
     }
 
@@ -419,7 +418,10 @@ impl ServerConnection {
             return None;
         }
         let authenticated = self.user().is_some();
+        let stamp_activity = (self.core.app_active && self.config.idle_timeout.is_some())
+            .then(|| self.core.transport.now());
         [
+            stamp_activity,
             self.upkeep.poll_timeout(authenticated),
             self.core.transport.poll_timeout(),
         ]
@@ -431,8 +433,8 @@ impl ServerConnection {
     /// Run timers due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.core.check_open()?;
-        if let Some(at) = self.core.app_active.take() {
-            self.upkeep.active(at);
+        if std::mem::take(&mut self.core.app_active) {
+            self.upkeep.active(now);
         }
         match self.upkeep.on_timeout(now, self.user().is_some()) {
             UpkeepAction::Nothing => {}

@@ -99,6 +99,12 @@ impl Pair {
             }
             moved |= self.to_client.len() != before;
         }
+        // Timers already due run at once, as an adapter's loop would run them.
+        if !self.server.is_closed() && self.server.poll_timeout().is_some_and(|t| t <= self.now) {
+            if let Err(e) = self.server.handle_timeout(self.now) {
+                self.server_error.get_or_insert(e);
+            }
+        }
         while let Some(e) = self.server.poll_event() {
             self.server_events.push_back(e);
             moved = true;

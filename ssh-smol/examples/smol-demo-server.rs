@@ -140,7 +140,13 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         )
         .await?;
         println!("listening on {}", server.local_addr()?);
+        let (handle, control) = (server.handle(), server.control());
+        demo::spawn_console(server.control(), move |grace| {
+            smol::block_on(handle.shutdown(grace))
+        });
         server.run().await?;
+        // Stopped listening: serve the live connections to their end.
+        std::future::poll_fn(|cx| control.poll_drained(cx)).await;
         Ok(())
     })
 }

@@ -145,6 +145,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     )
     .await?;
     println!("listening on {}", server.local_addr()?);
+    let (handle, control, rt) = (
+        server.handle(),
+        server.control(),
+        tokio::runtime::Handle::current(),
+    );
+    demo::spawn_console(server.control(), move |grace| {
+        rt.block_on(handle.shutdown(grace))
+    });
     server.run().await?;
+    // Stopped listening: serve the live connections to their end.
+    std::future::poll_fn(|cx| control.poll_drained(cx)).await;
     Ok(())
 }

@@ -14,6 +14,10 @@ use super::session::{Call, Ended, Session};
 const READ_CHUNK: usize = 64 * 1024;
 /// Loop turns before yielding to the executor, so one busy connection cannot hog it.
 const TURNS_PER_POLL: usize = 32;
+/// After our last bytes, how long to keep reading (and discarding) until the peer
+/// closes: closing a socket with unread input sends a reset, which can destroy the
+/// DISCONNECT message before the client reads it.
+const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A runtime's socket and timer, as poll functions.
 pub trait PollIo {
@@ -42,6 +46,8 @@ pub struct Driver<S> {
     rx: BytesMut,
     tx: Bytes,
     reading: bool,
+    /// Set once our side is shut down: until when to wait for the peer's close.
+    lingering: Option<Instant>,
 }
 
 impl<S: Default + Send + 'static> Driver<S> {
@@ -52,6 +58,7 @@ impl<S: Default + Send + 'static> Driver<S> {
             rx: BytesMut::new(),
             tx: Bytes::new(),
             reading: true,
+            lingering: None,
         }
     }
 
@@ -67,6 +74,9 @@ impl<S: Default + Send + 'static> Driver<S> {
 
     /// Make progress on everything that is ready; yields calls and the end.
     pub fn poll<Io: PollIo>(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Poll<DriveStep<S>> {
+        if let Some(until) = self.lingering {
+            return self.poll_linger(io, cx, until);
+        }
         let wakeup = self.session.wakeup();
         for _ in 0..TURNS_PER_POLL {
             if let Some(c) = self.session.poll_call() {
@@ -95,6 +105,11 @@ impl<S: Default + Send + 'static> Driver<S> {
             }
             if self.session.is_finished() && self.tx.is_empty() {
                 return match io.poll_close(cx) {
+                    Poll::Ready(_) if self.reading && !self.session.is_aborted() => {
+                        let until = Instant::now() + LINGER;
+                        self.lingering = Some(until);
+                        self.poll_linger(io, cx, until)
+                    }
                     Poll::Ready(_) => Poll::Ready(DriveStep::Done(None)),
                     Poll::Pending => Poll::Pending,
                 };
@@ -132,6 +147,32 @@ impl<S: Default + Send + 'static> Driver<S> {
             }
         }
         cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Our side is shut down: discard input until the peer closes or `until`.
+    fn poll_linger<Io: PollIo>(
+        &mut self,
+        io: &mut Io,
+        cx: &mut Context<'_>,
+        until: Instant,
+    ) -> Poll<DriveStep<S>> {
+        loop {
+            self.rx.clear();
+            if self.rx.capacity() < READ_CHUNK / 4 {
+                self.rx.reserve(READ_CHUNK / 4);
+            }
+            match io.poll_read(cx, &mut self.rx) {
+                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => {
+                    return Poll::Ready(DriveStep::Done(None))
+                }
+                Poll::Ready(Ok(_)) => continue,
+                Poll::Pending => break,
+            }
+        }
+        if Instant::now() >= until || io.poll_sleep_until(cx, until).is_ready() {
+            return Poll::Ready(DriveStep::Done(None));
+        }
         Poll::Pending
     }
 }
