@@ -49,13 +49,17 @@ pub struct DemoArgs {
     pub allow: Vec<String>,
     /// --block PATTERN (repeatable).
     pub block: Vec<String>,
+    /// --log-level 0|1|2|3 (none, info, verbose, debug).
+    pub log_level: ssh_proto::LogLevel,
+    /// --no-mask: show secrets in byte dumps.
+    pub no_mask: bool,
 }
 
 fn usage(name: &str) -> ! {
     eprintln!(
         "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE] [--authorized-keys FILE]... \
          [--password USER:PASSWORD]... [--idle-timeout SECS] [--auth-timeout SECS] [--keepalive SECS:COUNT] \
-         [--max-connections N] [--allow PATTERN]... [--block PATTERN]..."
+         [--max-connections N] [--allow PATTERN]... [--block PATTERN]... [--log-level 0-3] [--no-mask]"
     );
     std::process::exit(2)
 }
@@ -75,6 +79,8 @@ impl DemoArgs {
             max_connections: None,
             allow: Vec::new(),
             block: Vec::new(),
+            log_level: ssh_proto::LogLevel::Info,
+            no_mask: false,
         };
         let mut args = std::env::args().skip(1);
         let secs =
@@ -110,6 +116,16 @@ impl DemoArgs {
                 "--max-connections" => a.max_connections = Some(val().parse()?),
                 "--allow" => a.allow.push(val()),
                 "--block" => a.block.push(val()),
+                "--log-level" => {
+                    a.log_level = match val().as_str() {
+                        "0" => ssh_proto::LogLevel::None,
+                        "1" => ssh_proto::LogLevel::Info,
+                        "2" => ssh_proto::LogLevel::Verbose,
+                        "3" => ssh_proto::LogLevel::Debug,
+                        _ => usage(name),
+                    }
+                }
+                "--no-mask" => a.no_mask = true,
                 _ => usage(name),
             }
         }
@@ -333,6 +349,16 @@ pub fn init_logging() {
         .try_init();
 }
 
+static CONSOLE_SHUTDOWN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Call when a demo's server has stopped and drained: returns, unless the console is
+/// running a shutdown, which reports and ends the process itself.
+pub fn finish() {
+    while CONSOLE_SHUTDOWN.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::park();
+    }
+}
+
 /// Serve a line console on stdin so tests can reach the registry from another
 /// thread, as an operator's tool would: `list`, `disconnect ID`, `send ID CHANNEL TEXT`,
 /// `stop`, `shutdown SECS` (then the process exits). Each answer ends with `end`.
@@ -394,6 +420,7 @@ pub fn spawn_console(
                     println!("ok");
                 }
                 ["shutdown", secs] => {
+                    CONSOLE_SHUTDOWN.store(true, std::sync::atomic::Ordering::SeqCst);
                     let grace = Duration::from_secs(secs.parse().unwrap_or(5));
                     let drained = shutdown(grace);
                     println!("shutdown drained={drained}");

@@ -148,5 +148,6 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     server.run()?;
     // Stopped listening: serve the live connections to their end.
     control.wait_drained(std::time::Instant::now() + std::time::Duration::from_secs(365 * 86400));
+    demo::finish();
     Ok(())
 }

@@ -109,6 +109,8 @@ pub struct TransportConfig {
     pub rekey: RekeyPolicy,
     /// The randomness source.
     pub rng: Arc<dyn Rng>,
+    /// What to log and whether to mask secrets.
+    pub log: crate::transport::log::LogSettings,
 }
 
 impl Default for TransportConfig {
@@ -120,6 +122,7 @@ impl Default for TransportConfig {
             strict_kex: true,
             rekey: RekeyPolicy::default(),
             rng: Arc::new(SystemRng),
+            log: Default::default(),
         }
     }
 }
@@ -132,6 +135,7 @@ impl std::fmt::Debug for TransportConfig {
             .field("limits", &self.limits)
             .field("strict_kex", &self.strict_kex)
             .field("rekey", &self.rekey)
+            .field("log", &self.log)
             .finish_non_exhaustive()
     }
 }
@@ -236,6 +240,15 @@ impl ServerConfigBuilder {
     /// Offer strict key exchange or not.
     pub fn strict_kex(mut self, on: bool) -> Self {
         self.config.transport.strict_kex = on;
+        self
+    }
+
+    /// Set the log level (reference LogLevel 0-3) and secret masking.
+    pub fn log(mut self, level: crate::transport::log::LogLevel, mask_sensitive: bool) -> Self {
+        self.config.transport.log = crate::transport::log::LogSettings {
+            level,
+            mask_sensitive,
+        };
         self
     }
 

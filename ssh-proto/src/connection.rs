@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use tracing::{debug, info};
+use tracing::info;
 
 use crate::auth::server::AuthOutput;
 use crate::auth::{AuthDecision, AuthRequestId, ClientAuth, ServerAuth};
@@ -65,11 +65,14 @@ impl Core {
             Error::PeerDisconnected { description, .. } => (true, description.clone()),
             other => (false, other.to_string()),
         };
+        let log = self.transport.log_settings().info();
         if !by_peer {
-            info!(error = %e, "closing connection");
+            if log {
+                info!(error = %e, "closing connection");
+            }
             self.transport
                 .disconnect(e.disconnect_reason(), &description);
-        } else {
+        } else if log {
             info!(%description, "peer disconnected");
         }
         self.closed = true;
@@ -86,6 +89,9 @@ impl Core {
         if self.closed {
             return;
         }
+        if self.transport.log_settings().info() {
+            info!(?reason, %description, "disconnecting");
+        }
         self.transport.disconnect(reason, description);
         self.closed = true;
         self.events.push_back(Event::Disconnected {
@@ -101,6 +107,14 @@ impl Core {
         while let Some(e) = self.transport.poll_event() {
             match e {
                 TransportEvent::KeysExchanged(n) => {
+                    if self.transport.log_settings().info() {
+                        info!(
+                            kex = n.kex.name(),
+                            cipher = n.cipher_s2c.name(),
+                            strict = n.strict_kex,
+                            "keys exchanged"
+                        );
+                    }
                     self.events.push_back(Event::KeysExchanged(n.clone()));
                     v.push(TransportEvent::KeysExchanged(n));
                 }
@@ -363,6 +377,11 @@ macro_rules! common_api {
                 .map_err(|e| self.core.fail(e))
         }
 
+        /// The logging settings in force.
+        pub fn log_settings(&self) -> &crate::transport::log::LogSettings {
+            self.core.transport.log_settings()
+        }
+
         /// The peer's identification line.
         pub fn peer_version(&self) -> Option<&str> {
             self.core.transport.peer_version()
@@ -439,7 +458,6 @@ impl ServerConnection {
         match self.upkeep.on_timeout(now, self.user().is_some()) {
             UpkeepAction::Nothing => {}
             UpkeepAction::SendKeepalive => {
-                debug!("sending keepalive");
                 let r = self.core.channels.keepalive(&mut self.core.transport);
                 r.map_err(|e| self.core.fail(e))?;
             }
@@ -497,6 +515,9 @@ impl ServerConnection {
                 AuthOutput::Send(m) => self.core.transport.send(&m.to_bytes())?,
                 AuthOutput::Event(r) => self.core.events.push_back(Event::AuthRequest(r)),
                 AuthOutput::Authenticated(user) => {
+                    if self.core.transport.log_settings().info() {
+                        info!(%user, "authenticated");
+                    }
                     self.core.events.push_back(Event::Authenticated { user })
                 }
             }
@@ -577,10 +598,7 @@ impl ServerConnection {
                 msg: code,
                 state: "server (message not sent by clients)",
             }),
-            _ => {
-                debug!(code, "unimplemented message");
-                self.core.reply_unimplemented()
-            }
+            _ => self.core.reply_unimplemented(),
         }
     }
 }

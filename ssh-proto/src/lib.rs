@@ -57,4 +57,5 @@ pub use event::Event;
 pub use kex::KexAlg;
 pub use keys::{PrivateKey, PublicKey};
 pub use secret::{SecretBytes, SecretString};
+pub use transport::log::{LogLevel, LogSettings};
 pub use transport::Negotiated;

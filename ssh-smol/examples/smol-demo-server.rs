@@ -147,6 +147,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         server.run().await?;
         // Stopped listening: serve the live connections to their end.
         std::future::poll_fn(|cx| control.poll_drained(cx)).await;
+        demo::finish();
         Ok(())
     })
 }

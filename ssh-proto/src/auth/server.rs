@@ -3,7 +3,6 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use tracing::{debug, info};
 
 use super::{signed_data, AuthDecision, AuthMethod, AuthRequest, AuthRequestId};
 use crate::error::Error;
@@ -118,10 +117,7 @@ impl ServerAuth {
                     .ok()
                     .filter(|k| k.signature_algorithms().contains(&algorithm.as_str()));
                 match (key, signature) {
-                    (None, _) => {
-                        debug!(%algorithm, "publickey: unsupported or malformed key");
-                        None
-                    }
+                    (None, _) => None,
                     (Some(key), None) => {
                         pending.kind = Kind::Query {
                             algorithm: algorithm.clone(),
@@ -142,7 +138,6 @@ impl ServerAuth {
                                 verified: true,
                             })
                         } else {
-                            info!(%user, "publickey: signature does not verify");
                             None
                         }
                     }
@@ -218,7 +213,6 @@ impl ServerAuth {
                     out.push(AuthOutput::Send(Message::UserauthPkOk { algorithm, blob }));
                 }
                 (Kind::Attempt | Kind::Probe, AuthDecision::Accept) => {
-                    info!(user = %p.user, "authenticated");
                     out.push(AuthOutput::Send(Message::UserauthSuccess));
                     out.push(AuthOutput::Authenticated(p.user.clone()));
                     self.user = Some(p.user);

@@ -9,7 +9,6 @@ use std::collections::VecDeque;
 use std::fmt;
 
 use bytes::{BufMut, BytesMut};
-use tracing::debug;
 
 use crate::config::Limits;
 use crate::error::Error;
@@ -134,8 +133,7 @@ pub(crate) struct ChannelTable {
     limits: Limits,
 }
 
-fn unknown(id: u32) -> Error {
-    debug!(channel = id, "message for unknown channel");
+fn unknown(_id: u32) -> Error {
     Error::Protocol("message for an unknown channel")
 }
 
@@ -145,6 +143,16 @@ fn write_data(
     code: Option<u32>,
     chunk: &[u8],
 ) -> Result<(), Error> {
+    crate::transport::log::packet_meta(
+        tx.log_settings(),
+        "out",
+        if code.is_some() {
+            CHANNEL_EXTENDED_DATA
+        } else {
+            CHANNEL_DATA
+        },
+        chunk.len(),
+    );
     tx.send_with(|o| {
         match code {
             None => o.put_u8(CHANNEL_DATA),
@@ -252,10 +260,7 @@ impl ChannelTable {
         ev: &mut VecDeque<Event>,
     ) -> Result<(), Error> {
         match msg {
-            Message::GlobalRequest {
-                name, want_reply, ..
-            } => {
-                debug!(%name, want_reply, "global request refused");
+            Message::GlobalRequest { want_reply, .. } => {
                 if want_reply {
                     tx.send(&Message::RequestFailure.to_bytes())?;
                 }
@@ -303,7 +308,6 @@ impl ChannelTable {
                 match self.alloc(c) {
                     Ok(id) => ev.push_back(Event::ChannelOpenRequest { channel: id, kind }),
                     Err(_) => {
-                        debug!("channel open refused: too many channels");
                         tx.send(
                             &refuse(OpenFailure::ResourceShortage, "too many channels").to_bytes(),
                         )?;

@@ -232,6 +232,10 @@ impl<S: Default + Send + 'static> Session<S> {
         self.admitted.id()
     }
 
+    fn log_info(&self) -> bool {
+        self.conn.log_settings().info()
+    }
+
     /// The connection's registry snapshot.
     pub fn info(&self) -> super::control::ConnectionInfo {
         self.admitted.info()
@@ -370,7 +374,9 @@ impl<S: Default + Send + 'static> Session<S> {
                 changed = true;
                 match c {
                     ConnectionCommand::Disconnect(reason, text) => {
-                        info!(%text, "disconnecting by request");
+                        if self.log_info() {
+                            info!(%text, "disconnecting by request");
+                        }
                         self.conn.disconnect(reason, &text);
                     }
                 }
@@ -387,7 +393,9 @@ impl<S: Default + Send + 'static> Session<S> {
         if !self.peer_version_seen {
             if let Some(v) = self.conn.peer_version() {
                 self.peer_version_seen = true;
-                info!(client = %v, "client identified");
+                if self.log_info() {
+                    info!(client = %v, "client identified");
+                }
                 lock(&self.admitted.shared.info).client_version = Some(v.to_owned());
             }
         }
@@ -401,11 +409,9 @@ impl<S: Default + Send + 'static> Session<S> {
                 self.calls.push_back(Call::Auth { request, reply });
             }
             Event::Authenticated { user } => {
-                info!(%user, "authenticated");
                 lock(&self.admitted.shared.info).user = Some(user);
             }
             Event::KeysExchanged(n) => {
-                info!(kex = ?n.kex, cipher = ?n.cipher_s2c, strict = n.strict_kex, "keys exchanged");
                 lock(&self.admitted.shared.info).algorithms = Some(n);
             }
             Event::ChannelOpenRequest { channel, kind } => {
@@ -482,7 +488,9 @@ impl<S: Default + Send + 'static> Session<S> {
                 by_peer,
                 ..
             } => {
-                info!(?reason, %description, by_peer, "disconnected");
+                if self.log_info() {
+                    info!(?reason, %description, by_peer, "disconnected");
+                }
                 if self.ended.is_none() {
                     self.ended = Some(Ended {
                         reason: Some(reason),

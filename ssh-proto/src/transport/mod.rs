@@ -5,6 +5,7 @@
 //! connection) and takes payloads from them to send.
 
 mod derive;
+pub mod log;
 pub mod negotiate;
 mod packet;
 mod version;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
-use tracing::{debug, trace};
+use tracing::debug;
 
 use crate::config::{HostKeyPolicy, ServerConfig, TransportConfig};
 use crate::error::{DisconnectReason, Error};
@@ -201,7 +202,9 @@ impl Transport {
     pub(crate) fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
         self.now = now;
         if self.poll_timeout().is_some_and(|t| now >= t) {
-            debug!("re-keying: time limit reached");
+            if self.cfg.log.level >= log::LogLevel::Verbose {
+                debug!("re-keying: time limit reached");
+            }
             self.start_kex()?;
         }
         Ok(())
@@ -280,11 +283,7 @@ impl Transport {
 
     /// Write a packet now, bypassing the hold that applies during key exchange.
     fn write_now(&mut self, payload: &[u8]) -> Result<(), Error> {
-        trace!(
-            msg = payload.first().copied(),
-            len = payload.len(),
-            "send packet"
-        );
+        log::packet(&self.cfg.log, "out", payload);
         self.writer.write_with(&mut self.out, &*self.cfg.rng, |o| {
             o.extend_from_slice(payload)
         })
@@ -309,6 +308,11 @@ impl Transport {
         }
     }
 
+    /// The logging settings.
+    pub(crate) fn log_settings(&self) -> &log::LogSettings {
+        &self.cfg.log
+    }
+
     /// Write a payload built in place (channel data). Only valid when `can_send()`.
     pub(crate) fn send_with(&mut self, fill: impl FnOnce(&mut BytesMut)) -> Result<(), Error> {
         if !self.can_send() {
@@ -328,7 +332,9 @@ impl Transport {
                 || self.writer.seq >= 1 << 31
                 || self.reader.seq >= 1 << 31)
         {
-            debug!("re-keying: data limit reached");
+            if self.cfg.log.level >= log::LogLevel::Verbose {
+                debug!("re-keying: data limit reached");
+            }
             self.start_kex()?;
         }
         Ok(())
@@ -365,7 +371,9 @@ impl Transport {
         if self.peer_version.is_none() {
             match self.version_reader.read(buf)? {
                 Some(v) => {
-                    debug!(peer_version = %v, "identification received");
+                    if self.cfg.log.level >= log::LogLevel::Verbose {
+                        debug!(peer_version = %v, "identification received");
+                    }
                     self.peer_version = Some(v);
                 }
                 None => return Ok(None),
@@ -379,7 +387,7 @@ impl Transport {
             let Some(&code) = payload.first() else {
                 return Err(Error::Protocol("empty payload"));
             };
-            trace!(msg = code, len = payload.len(), seq, "received packet");
+            log::packet(&self.cfg.log, "in", &payload);
             if self.handle_transport_message(code, &payload)? {
                 continue;
             }
@@ -511,7 +519,9 @@ impl Transport {
                 self.peer_wants_ext_info = theirs.kex.iter().any(|k| k == EXT_INFO_C);
             }
         }
-        debug!(kex = n.kex.name(), host_key = %n.host_key, c2s = n.cipher_c2s.name(), s2c = n.cipher_s2c.name(), strict = self.strict, "algorithms negotiated");
+        if self.cfg.log.level >= log::LogLevel::Verbose {
+            debug!(kex = n.kex.name(), host_key = %n.host_key, c2s = n.cipher_c2s.name(), s2c = n.cipher_s2c.name(), strict = self.strict, "algorithms negotiated");
+        }
         run.ignore_next = theirs.first_kex_follows && negotiate::guess_was_wrong(c, s);
         run.theirs = Some(payload.clone());
         let mut method = n.kex.start();
