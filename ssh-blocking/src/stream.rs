@@ -99,6 +99,11 @@ impl ChannelStream {
     pub fn control(&self) -> ChannelControl {
         self.io.control()
     }
+
+    /// Finish: exit status, EOF and close, after all data written so far.
+    pub fn exit(&self, code: u32) {
+        self.io.control().exit(code)
+    }
 }
 
 impl Read for ChannelStream {

@@ -20,8 +20,8 @@ pub use ssh_net::{IpFamily, ListenOptions, ServerOptions, TcpOptions};
 pub use ssh_proto::server::{ChannelControl, Refusal, ServerControl};
 pub use stream::{ChannelContext, ChannelStderr, ChannelStream};
 
-/// The application's decisions and notifications. Every decision has a default that
-/// refuses. Each call runs on its own task, so a slow decision never stalls the
+/// The application's decisions and notifications. Every decision has a safe default:
+/// authentication and channel requests are refused, only session channels open. Each call runs on its own task, so a slow decision never stalls the
 /// connection; requests on one channel are handled one at a time, in order.
 pub trait Handler: Send + Sync + 'static {
     /// Per-channel state the handler keeps between requests (env, pty size, child pid...).
@@ -55,13 +55,15 @@ pub trait Handler: Send + Sync + 'static {
     }
 
     /// Decide whether to open a channel (the context's stream is usable once open).
+    /// The default opens session channels, which do nothing until a request is
+    /// granted, and refuses every other kind (forwarding among them).
     fn channel_open(
         &self,
         channel: ChannelContext<Self::ChannelState>,
         kind: ChannelKind,
     ) -> impl Future<Output = bool> + Send {
-        let _ = (channel, kind);
-        async { false }
+        let _ = channel;
+        async move { kind == ChannelKind::Session }
     }
 
     /// Handle a channel request; the result is the reply when the client wants one.

@@ -65,6 +65,11 @@ impl ChannelStream {
         self.control().exit_status(code)
     }
 
+    /// Finish: exit status, EOF and close, after all data written so far.
+    pub fn exit(&self, code: u32) {
+        self.control().exit(code)
+    }
+
     /// Send EOF after all data written so far.
     pub fn eof(&self) {
         self.control().eof()

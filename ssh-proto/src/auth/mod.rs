@@ -114,6 +114,17 @@ pub enum AuthDecision {
     },
 }
 
+impl From<bool> for AuthDecision {
+    /// `true` accepts, `false` rejects (with the configured method list).
+    fn from(ok: bool) -> Self {
+        if ok {
+            AuthDecision::Accept
+        } else {
+            AuthDecision::Reject
+        }
+    }
+}
+
 /// The data a publickey signature covers (RFC 4252 §7).
 pub(crate) fn signed_data(
     session_id: &[u8],

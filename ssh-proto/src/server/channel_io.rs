@@ -279,6 +279,13 @@ impl ChannelControl {
         self.link.command(Command::Close);
     }
 
+    /// Finish the channel: exit status, EOF and close, after the data written so far.
+    pub fn exit(&self, code: u32) {
+        self.exit_status(code);
+        self.eof();
+        self.close();
+    }
+
     /// Whether the channel has closed.
     pub fn is_closed(&self) -> bool {
         self.link.lock().closed

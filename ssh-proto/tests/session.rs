@@ -1,0 +1,247 @@
+//! The shared server pieces (`ssh_proto::server`) driven in memory with our client:
+//! admission, the Session's calls and replies, the registry, channel streams.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::BytesMut;
+use ssh_proto::server::*;
+use ssh_proto::testing::seeded_configs;
+use ssh_proto::*;
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+struct Rig {
+    server: Session<()>,
+    client: ClientConnection,
+    control: ServerControl,
+    now: Instant,
+    client_events: Vec<Event>,
+}
+
+impl Rig {
+    fn new(seed: u64) -> Rig {
+        let (s, c) = seeded_configs(seed).unwrap();
+        let control = ServerControl::new(AdmissionPolicy::default()).unwrap();
+        let admitted = control
+            .admit(addr("10.0.0.7:5000"), addr("10.0.0.1:22"))
+            .unwrap();
+        let now = Instant::now();
+        Rig {
+            server: Session::new(Arc::new(s), now, admitted).unwrap(),
+            client: ClientConnection::new(Arc::new(c), now).unwrap(),
+            control,
+            now,
+            client_events: Vec::new(),
+        }
+    }
+
+    /// Shuttle bytes both ways and answer calls with `answer` until quiet.
+    fn run(&mut self, answer: &mut dyn FnMut(Call<()>)) {
+        for _ in 0..10_000 {
+            let mut moved = false;
+            // What a wake-up does in an adapter: apply answers and stream activity.
+            self.server.process();
+            let mut to_server = BytesMut::new();
+            while let Some(b) = self.client.poll_transmit() {
+                to_server.extend_from_slice(&b);
+            }
+            if !to_server.is_empty() {
+                moved = true;
+                self.server.handle_input(self.now, &mut to_server);
+            }
+            let mut to_client = BytesMut::new();
+            while let Some(b) = self.server.poll_transmit() {
+                to_client.extend_from_slice(&b);
+            }
+            if !to_client.is_empty() && !self.client.is_closed() {
+                moved = true;
+                let _ = self.client.handle_input(self.now, &mut to_client);
+            }
+            while let Some(e) = self.client.poll_event() {
+                moved = true;
+                self.client_events.push(e);
+            }
+            while let Some(c) = self.server.poll_call() {
+                moved = true;
+                answer(c);
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("no quiescence");
+    }
+}
+
+fn accept_all(c: Call<()>) {
+    match c {
+        Call::Auth { reply, .. } => reply.send(AuthDecision::Accept),
+        Call::ChannelOpen { reply, .. } => reply.send(true),
+        Call::ChannelRequest { reply, .. } => reply.send(true),
+    }
+}
+
+#[test]
+fn admission_refuses_blocked_unlisted_and_excess_connections() {
+    let policy = AdmissionPolicy {
+        max_connections: 2,
+        allowed: vec!["10.*".parse().unwrap(), "::1".parse().unwrap()],
+        blocked: vec!["10.9.*".parse().unwrap()],
+    };
+    let c = ServerControl::new(policy).unwrap();
+    let local = addr("10.0.0.1:22");
+    assert!(matches!(
+        c.admit(addr("10.9.0.1:1"), local),
+        Err(Refusal::Blocked(_))
+    ));
+    assert_eq!(
+        c.admit(addr("192.168.0.1:1"), local).unwrap_err(),
+        Refusal::NotAllowed
+    );
+    let a = c.admit(addr("10.0.0.2:1"), local).unwrap();
+    let b = c.admit(addr("[::1]:1"), local).unwrap();
+    assert_ne!(a.id(), b.id());
+    assert_eq!(
+        c.admit(addr("10.0.0.3:1"), local).unwrap_err(),
+        Refusal::TooManyConnections { limit: 2 }
+    );
+    drop(a);
+    let again = c.admit(addr("10.0.0.3:1"), local).unwrap();
+    assert!(again.id() > b.id(), "ids are never reused");
+    c.begin_shutdown("bye");
+    assert_eq!(
+        c.admit(addr("10.0.0.4:1"), local).unwrap_err(),
+        Refusal::ShuttingDown
+    );
+}
+
+#[test]
+fn registry_reports_the_connection_and_disconnects_it_by_id() {
+    let mut r = Rig::new(70);
+    r.run(&mut accept_all);
+    r.client.auth_password("dora", "pw").unwrap();
+    r.run(&mut accept_all);
+    let ch = r.client.open_session().unwrap();
+    r.run(&mut accept_all);
+    let info = r.control.connections();
+    assert_eq!(info.len(), 1);
+    let i = &info[0];
+    assert_eq!(i.user.as_deref(), Some("dora"));
+    assert_eq!(i.remote, addr("10.0.0.7:5000"));
+    assert!(i.client_version.as_deref().unwrap().starts_with("SSH-2.0-"));
+    assert!(i.strict_kex());
+    assert_eq!(i.channels.len(), 1);
+    assert!(i.channels[0].window.send_window > 0);
+    assert_eq!(i.channels[0].kind, ChannelKind::Session);
+
+    // Data to the channel by id, from "another thread" (the control handle).
+    let sent = r
+        .control
+        .send_to_channel(i.id, i.channels[0].id, b"note from ops\n")
+        .unwrap();
+    assert_eq!(sent, 14);
+    r.run(&mut accept_all);
+    assert!(r.client_events.iter().any(|e| matches!(e,
+        Event::ChannelData { channel, data, .. } if *channel == ch && &data[..] == b"note from ops\n")));
+    assert_eq!(
+        r.control.send_to_channel(i.id, ChannelId(99), b"x"),
+        Err(RegistryError::NoSuchChannel)
+    );
+
+    r.control
+        .disconnect(i.id, DisconnectReason::ByApplication, "maintenance")
+        .unwrap();
+    r.run(&mut accept_all);
+    assert!(r.client_events.iter().any(|e| matches!(e,
+        Event::Disconnected { reason: DisconnectReason::ByApplication, description, by_peer: true, .. }
+        if description == "maintenance")));
+    assert!(r.server.is_finished());
+    let ended = r.server.finish(None);
+    assert_eq!(ended.reason, Some(DisconnectReason::ByApplication));
+    assert_eq!(r.control.connection_count(), 0);
+}
+
+#[test]
+fn a_dropped_reply_refuses_and_answers_come_from_other_threads() {
+    let mut r = Rig::new(71);
+    r.run(&mut accept_all);
+    r.client.auth_password("eve", "pw").unwrap();
+    // The handler drops the reply (as a panicking handler would): a refusal goes out.
+    r.run(&mut |c| drop(c));
+    assert!(r
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::AuthFailure { .. })));
+    assert!(!r.client.is_authenticated());
+    // The next answer comes from another thread.
+    r.client.auth_password("eve", "pw").unwrap();
+    r.run(&mut |c| {
+        std::thread::spawn(move || accept_all(c)).join().unwrap();
+    });
+    assert!(r.client.is_authenticated());
+}
+
+#[test]
+fn channel_streams_carry_data_both_ways_with_backpressure() {
+    let mut r = Rig::new(72);
+    r.run(&mut accept_all);
+    r.client.auth_password("fay", "pw").unwrap();
+    r.run(&mut accept_all);
+    let ch = r.client.open_session().unwrap();
+    let mut io = None;
+    r.run(&mut |c| match c {
+        Call::ChannelOpen { channel, reply, .. } => {
+            io = channel.take_io();
+            reply.send(true);
+        }
+        other => accept_all(other),
+    });
+    let mut io = io.expect("stream");
+    r.client.channel(ch).unwrap().send(b"ping").unwrap();
+    r.run(&mut accept_all);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut buf = [0u8; 16];
+    assert!(matches!(
+        io.poll_read(&mut cx, &mut buf),
+        Poll::Ready(Ok(4))
+    ));
+    assert_eq!(&buf[..4], b"ping");
+    assert!(matches!(
+        io.poll_write(&mut cx, b"pong"),
+        Poll::Ready(Ok(4))
+    ));
+    io.control().exit_status(3);
+    io.control().close();
+    r.run(&mut accept_all);
+    let got: Vec<u8> = r
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ChannelData { data, .. } => Some(data.to_vec()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(got, b"pong");
+    assert!(r.client_events.iter().any(|e| matches!(
+        e,
+        Event::ChannelRequest {
+            request: ChannelRequest::ExitStatus { code: 3 },
+            ..
+        }
+    )));
+    assert!(r
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::ChannelClosed { .. })));
+    assert!(io.control().is_closed());
+    assert!(matches!(
+        io.poll_read(&mut cx, &mut buf),
+        Poll::Ready(Ok(0))
+    ));
+}
