@@ -135,7 +135,7 @@ impl DemoArgs {
     /// The protocol configuration: the host key and the timers asked for.
     pub fn server_config(&self) -> Result<Arc<ServerConfig>, BoxError> {
         let key = load_or_create_host_key(&self.host_key)?;
-        eprintln!("host key {}", key.public_key().fingerprint());
+        tracing::info!(fingerprint = %key.public_key().fingerprint(), "host key");
         let mut b = ServerConfig::builder()
             .host_key(key)
             .idle_timeout(self.idle_timeout);
@@ -332,7 +332,7 @@ pub fn load_or_create_host_key(path: &str) -> Result<PrivateKey, BoxError> {
                 .mode(0o600)
                 .open(path)?;
             std::io::Write::write_all(&mut f, key.to_openssh("demo host key")?.as_bytes())?;
-            eprintln!("generated host key {path}");
+            tracing::info!(%path, "generated a host key");
             Ok(key)
         }
         Err(e) => Err(e.into()),
