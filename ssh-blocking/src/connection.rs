@@ -12,7 +12,7 @@ use ssh_proto::server::{Admitted, Call, Session, Wakeup};
 use ssh_proto::ServerConfig;
 use tracing::info;
 
-use crate::{ChannelContext, Handler};
+use crate::Handler;
 
 /// Bytes offered to one read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -182,12 +182,12 @@ fn dispatch<H: Handler>(handler: &Arc<H>, call: Call<H::ChannelState>) {
                 channel,
                 kind,
                 reply,
-            } => reply.send(h.channel_open(ChannelContext(channel), kind)),
+            } => reply.send(h.channel_open(channel.with_stream(), kind)),
             Call::ChannelRequest {
                 channel,
                 request,
                 reply,
-            } => reply.send(h.channel_request(ChannelContext(channel), request)),
+            } => reply.send(h.channel_request(channel.with_stream(), request)),
         }
     });
 }

@@ -2,7 +2,6 @@
 //! waker that unparks the calling thread.
 
 use std::io::{self, Read, Write};
-use std::ops::Deref;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
@@ -33,28 +32,13 @@ fn block_on<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
     }
 }
 
-/// What a channel handler can reach: `connection`, `channel`, `user`, `state()` and
-/// `control()` from the core's context, plus the channel as a blocking stream.
-#[derive(Debug)]
-pub struct ChannelContext<S>(pub server::ChannelContext<S>);
+/// What a channel handler can reach: `connection`, `channel`, `user`, `state()`,
+/// `control()`, and `take_stream()` giving this adapter's [`ChannelStream`].
+pub type ChannelContext<S> = server::ChannelContext<S, ChannelStream>;
 
-impl<S> Clone for ChannelContext<S> {
-    fn clone(&self) -> Self {
-        ChannelContext(self.0.clone())
-    }
-}
-
-impl<S> Deref for ChannelContext<S> {
-    type Target = server::ChannelContext<S>;
-    fn deref(&self) -> &Self::Target {
-        &self.0
-    }
-}
-
-impl<S> ChannelContext<S> {
-    /// Take the channel's data stream (once; later calls return None).
-    pub fn take_stream(&self) -> Option<ChannelStream> {
-        self.0.take_io().map(|io| ChannelStream { io })
+impl From<ChannelIo> for ChannelStream {
+    fn from(io: ChannelIo) -> Self {
+        ChannelStream { io }
     }
 }
 

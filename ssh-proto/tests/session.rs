@@ -196,7 +196,7 @@ fn channel_streams_carry_data_both_ways_with_backpressure() {
     let mut io = None;
     r.run(&mut |c| match c {
         Call::ChannelOpen { channel, reply, .. } => {
-            io = channel.take_io();
+            io = channel.take_stream();
             reply.send(true);
         }
         other => accept_all(other),

@@ -12,11 +12,11 @@ use std::time::Instant;
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::{Async, Timer};
 use ssh_proto::bytes::BytesMut;
-use ssh_proto::server::{Admitted, Call, DriveStep, Driver, PollIo, Session};
+use ssh_proto::server::{serve, Admitted, Call, PollIo, Session};
 use ssh_proto::ServerConfig;
 use tracing::{info, Instrument};
 
-use crate::{ChannelContext, Handler};
+use crate::Handler;
 
 /// Bytes offered to one read.
 const READ_CHUNK: usize = 64 * 1024;
@@ -71,18 +71,11 @@ pub async fn run_connection<H: Handler>(
     let session: Session<H::ChannelState> =
         Session::new(config, Instant::now(), admitted).map_err(io::Error::other)?;
     handler.connected(&session.info());
-    let mut driver = Driver::new(session);
-    let mut io = SmolIo {
+    let io = SmolIo {
         stream,
         timer: None,
     };
-    let error = loop {
-        match std::future::poll_fn(|cx| driver.poll(&mut io, cx)).await {
-            DriveStep::Call(call) => dispatch(&handler, call),
-            DriveStep::Done(e) => break e,
-        }
-    };
-    let ended = driver.finish(error.as_ref());
+    let (ended, error) = serve(session, io, |call| dispatch(&handler, call)).await;
     info!(description = %ended.description, "connection ended");
     handler.disconnected(id, &ended);
     match error {
@@ -101,12 +94,12 @@ fn dispatch<H: Handler>(handler: &Arc<H>, call: Call<H::ChannelState>) {
                 channel,
                 kind,
                 reply,
-            } => reply.send(h.channel_open(ChannelContext(channel), kind).await),
+            } => reply.send(h.channel_open(channel.with_stream(), kind).await),
             Call::ChannelRequest {
                 channel,
                 request,
                 reply,
-            } => reply.send(h.channel_request(ChannelContext(channel), request).await),
+            } => reply.send(h.channel_request(channel.with_stream(), request).await),
         }
     };
     smol::spawn(task.in_current_span()).detach();

@@ -176,3 +176,22 @@ impl<S: Default + Send + 'static> Driver<S> {
         Poll::Pending
     }
 }
+
+/// Serve `session` over `io` to its end, handing each [`Call`] to `on_call` (which
+/// typically spawns a task running the handler). Returns how the connection ended
+/// and the socket error that ended it, if any. Runtime-neutral: any executor can
+/// await it.
+pub async fn serve<S: Default + Send + 'static, Io: PollIo>(
+    session: Session<S>,
+    mut io: Io,
+    mut on_call: impl FnMut(Call<S>),
+) -> (Ended, Option<io::Error>) {
+    let mut driver = Driver::new(session);
+    let error = loop {
+        match std::future::poll_fn(|cx| driver.poll(&mut io, cx)).await {
+            DriveStep::Call(call) => on_call(call),
+            DriveStep::Done(e) => break e,
+        }
+    };
+    (driver.finish(error.as_ref()), error)
+}

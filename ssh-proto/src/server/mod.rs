@@ -17,6 +17,6 @@ pub use channel_io::{ChannelControl, ChannelIo, ChannelWriterIo};
 pub use control::{
     Admitted, ChannelInfo, ConnectionId, ConnectionInfo, RegistryError, ServerControl,
 };
-pub use drive::{DriveStep, Driver, PollIo};
+pub use drive::{serve, DriveStep, Driver, PollIo};
 pub use session::{Answer, Call, ChannelContext, Ended, Reply, Session};
 pub use wakeup::Wakeup;

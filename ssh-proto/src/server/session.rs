@@ -111,9 +111,11 @@ impl<T: Answer> Drop for Reply<T> {
 }
 
 /// What a channel's handler can reach: ids, the user, per-channel state kept between
-/// requests, the channel's stream (taken once) and its control handle.
+/// requests, the channel's stream (taken once) and its control handle. `T` is the
+/// stream type handed out: [`ChannelIo`] here, each adapter's own stream there (see
+/// [`ChannelContext::with_stream`]).
 #[derive(Debug)]
-pub struct ChannelContext<S> {
+pub struct ChannelContext<S, T = ChannelIo> {
     /// The connection.
     pub connection: ConnectionId,
     /// The channel.
@@ -123,9 +125,10 @@ pub struct ChannelContext<S> {
     state: Arc<Mutex<S>>,
     io: Arc<Mutex<Option<ChannelIo>>>,
     control: ChannelControl,
+    stream: PhantomData<fn() -> T>,
 }
 
-impl<S> Clone for ChannelContext<S> {
+impl<S, T> Clone for ChannelContext<S, T> {
     fn clone(&self) -> Self {
         ChannelContext {
             connection: self.connection,
@@ -134,19 +137,36 @@ impl<S> Clone for ChannelContext<S> {
             state: self.state.clone(),
             io: self.io.clone(),
             control: self.control.clone(),
+            stream: PhantomData,
         }
     }
 }
 
-impl<S> ChannelContext<S> {
+impl<S, T: From<ChannelIo>> ChannelContext<S, T> {
+    /// Take the channel's stream (once; later calls return None).
+    pub fn take_stream(&self) -> Option<T> {
+        lock(&self.io).take().map(T::from)
+    }
+
+    /// The same context handing out streams of type `U` (how adapters give their
+    /// handlers their runtime's stream type).
+    pub fn with_stream<U: From<ChannelIo>>(self) -> ChannelContext<S, U> {
+        ChannelContext {
+            connection: self.connection,
+            channel: self.channel,
+            user: self.user,
+            state: self.state,
+            io: self.io,
+            control: self.control,
+            stream: PhantomData,
+        }
+    }
+}
+
+impl<S, T> ChannelContext<S, T> {
     /// The handler's state for this channel.
     pub fn state(&self) -> MutexGuard<'_, S> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Take the channel's stream (once; later calls return None).
-    pub fn take_io(&self) -> Option<ChannelIo> {
-        lock(&self.io).take()
     }
 
     /// Exit status, EOF and close, usable without the stream.
@@ -423,6 +443,7 @@ impl<S: Default + Send + 'static> Session<S> {
                     state: Arc::new(Mutex::new(S::default())),
                     io: Arc::new(Mutex::new(Some(ChannelIo { link: link.clone() }))),
                     control: ChannelIo { link: link.clone() }.control(),
+                    stream: PhantomData,
                 };
                 self.channels.insert(
                     channel,
