@@ -64,6 +64,8 @@ pub struct Limits {
     pub output_high_water: usize,
     /// Open channels per connection, default 64.
     pub max_channels: u32,
+    /// Env requests accepted per channel before the rest are refused, default 128.
+    pub max_env_per_channel: usize,
     /// Channel and global requests awaiting our reply, per connection, default 256.
     pub max_pending_requests: usize,
     /// Receive window we offer per channel, default 2 MiB.
@@ -86,6 +88,7 @@ impl Default for Limits {
             output_high_water: 1 << 20,
             max_channels: 64,
             max_pending_requests: 256,
+            max_env_per_channel: 128,
             channel_window: 2 << 20,
             channel_max_packet: 32 * 1024,
             channel_send_buffer: 256 * 1024,

@@ -272,7 +272,12 @@ macro_rules! common_api {
                 let payload = match r {
                     Ok(Some(p)) => p,
                     Ok(None) => break,
-                    Err(e) => return Err(self.core.fail(e)),
+                    Err(e) => {
+                        // Report what the transport finished before the failure
+                        // (a key exchange completed in the same read) first.
+                        let _ = self.on_transport_events();
+                        return Err(self.core.fail(e));
+                    }
                 };
                 if let Err(e) = self.dispatch(now, payload) {
                     return Err(self.core.fail(e));

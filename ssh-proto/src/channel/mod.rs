@@ -111,6 +111,8 @@ struct Chan {
     replies_owed: usize,
     /// Our requests awaiting the peer's reply.
     replies_due: usize,
+    /// Env requests received (bounded by `Limits::max_env_per_channel`).
+    env_received: usize,
 }
 
 impl Chan {
@@ -249,6 +251,7 @@ impl ChannelTable {
             close_sent: false,
             replies_owed: 0,
             replies_due: 0,
+            env_received: 0,
         }
     }
 
@@ -407,11 +410,23 @@ impl ChannelTable {
                 data,
             } => {
                 let max = self.limits.max_pending_requests;
+                let max_env = self.limits.max_env_per_channel;
                 let owed = self.replies_owed;
                 let c = self.open_for_peer(recipient)?;
                 let request = ChannelRequest::decode(&kind, &data)?;
                 if c.close_sent {
                     return Ok(());
+                }
+                if matches!(request, ChannelRequest::Env { .. }) {
+                    c.env_received += 1;
+                    if c.env_received > max_env {
+                        // Refused here, never reaching the application.
+                        if want_reply {
+                            let remote = c.remote;
+                            tx.send(&Message::ChannelFailure { recipient: remote }.to_bytes())?;
+                        }
+                        return Ok(());
+                    }
                 }
                 if want_reply {
                     if owed >= max {
