@@ -65,3 +65,20 @@ fn bolero_really_runs_many_inputs() {
         N.load(Ordering::Relaxed)
     );
 }
+
+#[test]
+fn command_interleavings() {
+    check!()
+        .with_iterations(400)
+        .with_max_len(512)
+        .for_each(|data: &[u8]| {
+            fuzz::command_interleavings(data);
+        });
+}
+
+#[test]
+fn command_interleavings_reach_the_data_path() {
+    // open, deliver, server sends 97*40 bytes, client sends 89*30, consume, EOF, close.
+    let script = [0, 0, 9, 0, 1, 40, 2, 30, 3, 0, 9, 0, 4, 0, 5, 0, 9, 0];
+    assert!(fuzz::command_interleavings(&script) >= (97 * 40 + 89 * 30) as u64);
+}
