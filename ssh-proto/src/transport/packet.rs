@@ -211,4 +211,32 @@ mod tests {
         let mut b = BytesMut::from(&[0, 0, 0, 12, 2, 5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 0][..]);
         assert_eq!(r.read(&mut b, 1 << 18), Err(Error::BadPadding));
     }
+
+    #[test]
+    fn authentic_packets_with_empty_payloads_are_typed_errors() {
+        // Go CVE-2020-9283 / CVE-2021-43565 class: empty or short plaintext under
+        // every cipher. An authentic packet with no payload byte (not even a message
+        // number) is a typed error.
+        let rng = SeededRng::new(3);
+        for (c, m) in suites() {
+            let (mut w, mut r) = pair(c, m);
+            let mut wire = BytesMut::new();
+            w.write_with(&mut wire, &rng, |_| {}).unwrap();
+            assert_eq!(
+                r.read(&mut wire, 1 << 18),
+                Err(Error::BadPadding),
+                "{c:?} {m:?}"
+            );
+            // Every short prefix waits for more bytes or fails: it never panics.
+            let (mut w, _) = pair(c, m);
+            let mut full = BytesMut::new();
+            w.write_with(&mut full, &rng, |o| o.extend_from_slice(b"x"))
+                .unwrap();
+            for cut in 0..full.len() {
+                let (_, mut r) = pair(c, m);
+                let mut part = BytesMut::from(&full[..cut]);
+                assert!(matches!(r.read(&mut part, 1 << 18), Ok(None) | Err(_)));
+            }
+        }
+    }
 }
