@@ -98,9 +98,19 @@ impl DemoArgs {
                     })
                 }
                 "--host-key" => a.host_key = val(),
-                "--authorized-keys" => a.keys.extend(ssh_proto::keys::parse_authorized_keys(
-                    &std::fs::read_to_string(val())?,
-                )?),
+                "--authorized-keys" => {
+                    let path = val();
+                    match std::fs::read_to_string(&path) {
+                        Ok(text) => a
+                            .keys
+                            .extend(ssh_proto::keys::parse_authorized_keys(&text)?),
+                        // A fresh machine may have none yet: passwords still work.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                            eprintln!("{name}: {path} not found; no public keys will be accepted")
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
                 "--password" => {
                     let v = val();
                     let (u, p) = v.split_once(':').unwrap_or_else(|| usage(name));
