@@ -95,7 +95,12 @@ pub fn run_connection<H: Handler>(
         while reading {
             match input.try_recv() {
                 Ok(Input::Bytes(b)) => {
-                    rx.extend_from_slice(&b);
+                    // Take the reader's buffer as is when nothing is left over: no copy.
+                    if rx.is_empty() {
+                        rx = b;
+                    } else {
+                        rx.extend_from_slice(&b);
+                    }
                     session.handle_input(Instant::now(), &mut rx);
                     progress = true;
                 }

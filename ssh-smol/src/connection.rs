@@ -23,20 +23,18 @@ const READ_CHUNK: usize = 64 * 1024;
 
 struct SmolIo {
     stream: Async<TcpStream>,
+    scratch: Box<[u8]>,
     timer: Option<(Instant, Timer)>,
 }
 
 impl PollIo for SmolIo {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
-        // futures-io reads into initialised memory: zero a chunk, read, trim back.
-        let len = buf.len();
-        buf.resize(len + READ_CHUNK, 0);
-        let r = Pin::new(&mut self.stream).poll_read(cx, &mut buf[len..]);
-        let n = match &r {
-            Poll::Ready(Ok(n)) => *n,
-            _ => 0,
-        };
-        buf.truncate(len + n);
+        // futures-io reads into initialised memory: a scratch buffer zeroed once,
+        // then only the bytes that arrived are appended.
+        let r = Pin::new(&mut self.stream).poll_read(cx, &mut self.scratch);
+        if let Poll::Ready(Ok(n)) = &r {
+            buf.extend_from_slice(&self.scratch[..*n]);
+        }
         r
     }
 
@@ -73,6 +71,7 @@ pub async fn run_connection<H: Handler>(
     handler.connected(&session.info());
     let io = SmolIo {
         stream,
+        scratch: vec![0; READ_CHUNK].into_boxed_slice(),
         timer: None,
     };
     let (ended, error) = serve(session, io, |call| dispatch(&handler, call)).await;
