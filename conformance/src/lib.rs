@@ -304,3 +304,18 @@ pub fn sha256_of(data: &[u8]) -> String {
     w.join().expect("writer").expect("write");
     String::from_utf8_lossy(&out.stdout)[..64].to_owned()
 }
+
+/// Log in to 127.0.0.1:`port` as `user` with `password` through sshpass and OpenSSH
+/// (no key, no host-key checking) and run `command`; the client's output.
+pub fn sshpass_ssh(port: u16, user: &str, password: &str, command: &str) -> std::process::Output {
+    require("ssh", "openssh-client");
+    require("sshpass", "sshpass");
+    Command::new("sshpass")
+        .args(["-p", password, "ssh", "-o", "StrictHostKeyChecking=no"])
+        .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
+        .args(["-o", "PubkeyAuthentication=no", "-p", &port.to_string()])
+        .arg(format!("{user}@127.0.0.1"))
+        .arg(command)
+        .output()
+        .expect("run sshpass")
+}

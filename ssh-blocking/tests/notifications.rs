@@ -2,7 +2,6 @@
 //! OpenSSH client (through sshpass) against an in-process blocking server.
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -66,22 +65,8 @@ fn hook_refuses_before_any_byte_and_notifications_report_the_end() {
     assert!(seen.connected.lock().unwrap().is_empty());
 
     seen.refuse.store(false, Ordering::SeqCst);
-    let port = addr.port().to_string();
-    let out = {
-        Command::new("sshpass")
-            .args(["-p", "pw", "ssh", "-o", "StrictHostKeyChecking=no"])
-            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
-            .args([
-                "-o",
-                "PubkeyAuthentication=no",
-                "-p",
-                &port,
-                "ann@127.0.0.1",
-                "true",
-            ])
-            .output()
-            .unwrap()
-    };
+    let port = addr.port();
+    let out = { conformance::sshpass_ssh(port, "ann", "pw", "true") };
     // The default handler refuses exec: the login worked, the command did not run.
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("exec request failed"),

@@ -2,7 +2,6 @@
 //! OpenSSH client (through sshpass) against an in-process smol server.
 
 use std::net::SocketAddr;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -71,23 +70,8 @@ async fn body() {
     assert!(seen.connected.lock().unwrap().is_empty());
 
     seen.refuse.store(false, Ordering::SeqCst);
-    let port = addr.port().to_string();
-    let out = smol::unblock(move || {
-        Command::new("sshpass")
-            .args(["-p", "pw", "ssh", "-o", "StrictHostKeyChecking=no"])
-            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
-            .args([
-                "-o",
-                "PubkeyAuthentication=no",
-                "-p",
-                &port,
-                "ann@127.0.0.1",
-                "true",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await;
+    let port = addr.port();
+    let out = smol::unblock(move || conformance::sshpass_ssh(port, "ann", "pw", "true")).await;
     // The default handler refuses exec: the login worked, the command did not run.
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("exec request failed"),

@@ -2,7 +2,6 @@
 //! dropped at the authentication deadline, and 1,000 of them do not stop a normal
 //! client from logging in (issue 4, class 9).
 
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,25 +92,12 @@ async fn a_thousand_slow_drip_clients_are_dropped_and_do_not_block_a_login() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(control.connection_count(), DRIPPERS);
-    let port = addr.port().to_string();
+    let port = addr.port();
     let login = Instant::now();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("sshpass")
-            .args(["-p", "pw", "ssh", "-o", "StrictHostKeyChecking=no"])
-            .args(["-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"])
-            .args([
-                "-o",
-                "PubkeyAuthentication=no",
-                "-p",
-                &port,
-                "u@127.0.0.1",
-                "served",
-            ])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || conformance::sshpass_ssh(port, "u", "pw", "served"))
+            .await
+            .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "served", "{out:?}");
     let login = login.elapsed();
     assert!(login < Duration::from_secs(10), "{login:?}");
