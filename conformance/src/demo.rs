@@ -53,13 +53,15 @@ pub struct DemoArgs {
     pub log_level: ssh_proto::LogLevel,
     /// --no-mask: show secrets in byte dumps.
     pub no_mask: bool,
+    /// --kex NAME,NAME...: key exchange methods in preference order (default: ours).
+    pub kex: Option<Vec<ssh_proto::KexAlg>>,
 }
 
 fn usage(name: &str) -> ! {
     eprintln!(
         "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE] [--authorized-keys FILE]... \
          [--password USER:PASSWORD]... [--idle-timeout SECS] [--auth-timeout SECS] [--keepalive SECS:COUNT] \
-         [--max-connections N] [--allow PATTERN]... [--block PATTERN]... [--log-level 0-3] [--no-mask]"
+         [--max-connections N] [--allow PATTERN]... [--block PATTERN]... [--log-level 0-3] [--no-mask] [--kex NAME,...]"
     );
     std::process::exit(2)
 }
@@ -81,6 +83,7 @@ impl DemoArgs {
             block: Vec::new(),
             log_level: ssh_proto::LogLevel::Info,
             no_mask: false,
+            kex: None,
         };
         let mut args = std::env::args().skip(1);
         let secs =
@@ -136,6 +139,17 @@ impl DemoArgs {
                     }
                 }
                 "--no-mask" => a.no_mask = true,
+                "--kex" => {
+                    let names = val();
+                    let algs = names
+                        .split(',')
+                        .map(|n| {
+                            ssh_proto::KexAlg::from_name(n)
+                                .ok_or_else(|| format!("unknown key exchange method {n}"))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    a.kex = Some(algs);
+                }
                 _ => usage(name),
             }
         }
@@ -154,6 +168,12 @@ impl DemoArgs {
         }
         if let Some((interval, count)) = self.keepalive {
             b = b.keepalive(Some(interval), count);
+        }
+        if let Some(kex) = &self.kex {
+            b = b.algorithms(ssh_proto::Algorithms {
+                kex: kex.clone(),
+                ..Default::default()
+            });
         }
         Ok(Arc::new(b.build()?))
     }

@@ -24,7 +24,7 @@ pub struct Algorithms {
 impl Default for Algorithms {
     fn default() -> Self {
         Algorithms {
-            kex: KexAlg::ALL.to_vec(),
+            kex: KexAlg::DEFAULT.to_vec(),
             ciphers: CipherAlg::ALL.to_vec(),
             macs: MacAlg::ALL.to_vec(),
         }

@@ -270,6 +270,198 @@ fn bad_x25519_client_values_fail_the_key_exchange() {
     }
 }
 
+/// RFC 3526's 2048-bit MODP prime: diffie-hellman-group14 and our smallest exchange group.
+const MODP_2048_HEX: &str = concat!(
+    "FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74",
+    "020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F1437",
+    "4FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED",
+    "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF05",
+    "98DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB",
+    "9ED529077096966D670C354E4ABC9804F1746C08CA18217C32905E462E36CE3B",
+    "E39E772C180E86039B2783A2EC07A28FB5C55DF06F4C52C9DE2BCBF695581718",
+    "3995497CEA956AE515D2261898FA051015728E5A8AACAA68FFFFFFFFFFFFFFFF",
+);
+
+fn unhex(h: &str) -> Vec<u8> {
+    (0..h.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// An mpint's wire form from a big-endian magnitude (`negative` sets the sign bit).
+fn put_mpint(v: &mut Vec<u8>, magnitude: &[u8], negative: bool) {
+    let m = &magnitude[magnitude
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(magnitude.len())..];
+    if negative {
+        put_str(v, &[0x80]);
+    } else if m.first().is_some_and(|b| b & 0x80 != 0) {
+        let mut padded = vec![0];
+        padded.extend_from_slice(m);
+        put_str(v, &padded);
+    } else {
+        put_str(v, m);
+    }
+}
+
+/// The hostile DH public values: 0, 1, p - 1, p, p + 1, 2^2048, and a negative one.
+fn dh_values_out_of_range() -> Vec<(Vec<u8>, bool)> {
+    let p = unhex(MODP_2048_HEX);
+    let mut p_minus_1 = p.clone();
+    *p_minus_1.last_mut().unwrap() -= 1;
+    let mut p_plus_1 = p.clone();
+    for b in p_plus_1.iter_mut().rev() {
+        let (sum, carry) = b.overflowing_add(1);
+        *b = sum;
+        if !carry {
+            break;
+        }
+    }
+    let mut two_2048 = vec![1u8];
+    two_2048.extend(std::iter::repeat_n(0u8, 256));
+    vec![
+        (vec![], false),
+        (vec![1], false),
+        (p_minus_1, false),
+        (p, false),
+        (p_plus_1, false),
+        (two_2048, false),
+        (vec![5], true),
+    ]
+}
+
+/// A server negotiating only `kex`, fed the client's version and KEXINIT followed by
+/// `packets`; the result of that input.
+fn hostile_key_exchange(
+    seed: u64,
+    kex: KexAlg,
+    packets: &[Vec<u8>],
+) -> (ServerConnection, Result<(), Error>) {
+    let (mut s, mut c) = seeded_configs(seed).unwrap();
+    s.transport.algorithms.kex = vec![kex];
+    c.transport.algorithms.kex = vec![kex];
+    let now = Instant::now();
+    let mut server = ServerConnection::new(Arc::new(s), now).unwrap();
+    let mut client = ClientConnection::new(Arc::new(c), now).unwrap();
+    let mut b = BytesMut::new();
+    while let Some(x) = client.poll_transmit() {
+        b.extend_from_slice(&x);
+    }
+    for payload in packets {
+        b.extend_from_slice(&plain_packet(payload));
+    }
+    let r = server.handle_input(now, &mut b);
+    (server, r)
+}
+
+fn assert_kex_refused(server: &mut ServerConnection, r: &Result<(), Error>, what: &str) {
+    assert!(
+        matches!(r, Err(Error::KeyExchange(_)) | Err(Error::Decode(_))),
+        "{what}: {r:?}"
+    );
+    assert!(server.is_closed(), "{what}");
+    assert!(
+        std::iter::from_fn(|| server.poll_event()).any(|e| matches!(
+            e,
+            Event::Disconnected {
+                reason: DisconnectReason::KeyExchangeFailed | DisconnectReason::ProtocolError,
+                by_peer: false,
+                ..
+            }
+        )),
+        "{what}: no disconnect"
+    );
+}
+
+// 5. russh CVE-2023-28113: a DH public value <= 1 or >= p - 1 (which would force the
+// shared secret to 0, 1 or p - 1), in a fixed group and in an exchanged group.
+#[test]
+fn dh_values_out_of_range_fail_the_key_exchange() {
+    for (i, (e, negative)) in dh_values_out_of_range().into_iter().enumerate() {
+        let mut init = vec![30u8];
+        put_mpint(&mut init, &e, negative);
+        let (mut server, r) =
+            hostile_key_exchange(160 + i as u64, KexAlg::DhGroup14Sha256, &[init]);
+        assert_kex_refused(&mut server, &r, &format!("group14 e #{i}"));
+
+        let mut request = vec![34u8];
+        for n in [2048, 2048, 2048] {
+            put_u32(&mut request, n);
+        }
+        let mut gex_init = vec![32u8];
+        put_mpint(&mut gex_init, &e, negative);
+        let (mut server, r) = hostile_key_exchange(
+            170 + i as u64,
+            KexAlg::DhGroupExchangeSha256,
+            &[request, gex_init],
+        );
+        assert_kex_refused(&mut server, &r, &format!("group exchange e #{i}"));
+    }
+}
+
+// 5. A group-exchange request no group can meet, or that contradicts itself.
+#[test]
+fn group_exchange_requests_out_of_bounds_fail_the_key_exchange() {
+    for (min, n, max) in [
+        (1024, 1024, 1024),
+        (4096, 2048, 8192),
+        (8192, 4096, 2048),
+        (9000, 9000, 16384),
+    ] {
+        let mut request = vec![34u8];
+        for v in [min, n, max] {
+            put_u32(&mut request, v);
+        }
+        let (mut server, r) = hostile_key_exchange(180, KexAlg::DhGroupExchangeSha256, &[request]);
+        assert_kex_refused(&mut server, &r, &format!("request {min}/{n}/{max}"));
+    }
+}
+
+// 5. ECDH points that are not on the curve, the point at infinity, compressed or
+// mis-sized encodings: refused by every NIST curve.
+#[test]
+fn ecdh_points_off_the_curve_fail_the_key_exchange() {
+    for (kex, coord) in [
+        (KexAlg::EcdhNistp256, 32usize),
+        (KexAlg::EcdhNistp384, 48),
+        (KexAlg::EcdhNistp521, 66),
+    ] {
+        let mut off_curve = vec![4u8];
+        off_curve.extend((0..2 * coord).map(|i| (i * 7 + 3) as u8));
+        if coord == 66 {
+            off_curve[1] = 1;
+            off_curve[1 + coord] = 1;
+        }
+        let zero_point = {
+            let mut v = vec![4u8];
+            v.extend(std::iter::repeat_n(0u8, 2 * coord));
+            v
+        };
+        let mut compressed = vec![2u8];
+        compressed.extend(std::iter::repeat_n(0x11u8, coord));
+        let mut bad_prefix = off_curve.clone();
+        bad_prefix[0] = 5;
+        for (i, q) in [
+            off_curve,
+            zero_point,
+            compressed,
+            bad_prefix,
+            vec![0u8],
+            vec![],
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let mut init = vec![30u8];
+            put_str(&mut init, &q);
+            let (mut server, r) = hostile_key_exchange(190 + i as u64, kex, &[init]);
+            assert_kex_refused(&mut server, &r, &format!("{kex:?} point #{i}"));
+        }
+    }
+}
+
 // 6. Go CVE-2020-9283 / CVE-2021-43565: malformed keys and signatures are typed
 // errors or refusals, never panics.
 #[test]

@@ -624,3 +624,47 @@ fn deterministic_with_seeded_rngs() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn every_key_exchange_method_logs_in_moves_data_and_rekeys() {
+    for (i, &kex) in KexAlg::ALL.iter().enumerate() {
+        let mut p = pair_with(700 + i as u64, |s, c| {
+            s.transport.algorithms.kex = vec![kex];
+            c.transport.algorithms.kex = vec![kex];
+        });
+        login(&mut p);
+        assert_eq!(p.server.negotiated().unwrap().kex, kex);
+        let sid = p.server.session_id().unwrap().to_vec();
+        assert_eq!(sid.len(), kex.hash().digest(&[b""]).len(), "{kex:?}");
+        transfer(&mut p, 100_000, true);
+        p.server_events.clear();
+        p.client.rekey().unwrap();
+        p.drive();
+        assert!(
+            p.server_events
+                .iter()
+                .any(|e| matches!(e, Event::KeysExchanged(n) if n.kex == kex)),
+            "{kex:?}: no second key exchange"
+        );
+        transfer(&mut p, 100_000, false);
+        assert_eq!(p.server.session_id().unwrap(), &sid[..]);
+        assert!(
+            p.server_error.is_none() && p.client_error.is_none(),
+            "{kex:?}: {:?} {:?}",
+            p.server_error,
+            p.client_error
+        );
+    }
+}
+
+#[test]
+fn sha1_key_exchange_is_off_unless_configured() {
+    let mut p = pair_with(720, |_, c| {
+        c.transport.algorithms.kex = vec![KexAlg::DhGroup14Sha1];
+    });
+    p.drive();
+    assert!(matches!(
+        p.server_error,
+        Some(Error::NoCommonAlgorithm("kex"))
+    ));
+}

@@ -5,6 +5,8 @@ use aws_lc_rs::digest;
 /// The exchange-hash function of a key exchange method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HashAlg {
+    /// SHA-1, for the legacy diffie-hellman-group1/14-sha1 and group-exchange-sha1 methods
+    Sha1,
     /// SHA-256
     Sha256,
     /// SHA-384
@@ -16,6 +18,7 @@ pub enum HashAlg {
 impl HashAlg {
     fn alg(self) -> &'static digest::Algorithm {
         match self {
+            HashAlg::Sha1 => &digest::SHA1_FOR_LEGACY_USE_ONLY,
             HashAlg::Sha256 => &digest::SHA256,
             HashAlg::Sha384 => &digest::SHA384,
             HashAlg::Sha512 => &digest::SHA512,

@@ -12,6 +12,20 @@ pub const KEXINIT: u8 = 20;
 pub const NEWKEYS: u8 = 21;
 pub const KEX_ECDH_INIT: u8 = 30;
 pub const KEX_ECDH_REPLY: u8 = 31;
+/// SSH_MSG_KEXDH_INIT (RFC 4253 §8); the same number as KEX_ECDH_INIT.
+pub const KEXDH_INIT: u8 = 30;
+/// SSH_MSG_KEXDH_REPLY (RFC 4253 §8).
+pub const KEXDH_REPLY: u8 = 31;
+/// SSH_MSG_KEX_DH_GEX_REQUEST_OLD (RFC 4419 §5).
+pub const KEX_DH_GEX_REQUEST_OLD: u8 = 30;
+/// SSH_MSG_KEX_DH_GEX_GROUP (RFC 4419 §5).
+pub const KEX_DH_GEX_GROUP: u8 = 31;
+/// SSH_MSG_KEX_DH_GEX_INIT (RFC 4419 §5).
+pub const KEX_DH_GEX_INIT: u8 = 32;
+/// SSH_MSG_KEX_DH_GEX_REPLY (RFC 4419 §5).
+pub const KEX_DH_GEX_REPLY: u8 = 33;
+/// SSH_MSG_KEX_DH_GEX_REQUEST (RFC 4419 §5).
+pub const KEX_DH_GEX_REQUEST: u8 = 34;
 pub const USERAUTH_REQUEST: u8 = 50;
 pub const USERAUTH_FAILURE: u8 = 51;
 pub const USERAUTH_SUCCESS: u8 = 52;
