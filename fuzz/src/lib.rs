@@ -57,6 +57,73 @@ pub fn server_from_first_byte(data: &[u8]) {
     while conn.poll_transmit().is_some() {}
 }
 
+/// An unencrypted packet (before the first NEWKEYS) around `payload`.
+fn plain_packet(payload: &[u8]) -> Vec<u8> {
+    let mut pad = 8 - (5 + payload.len()) % 8;
+    if pad < 4 {
+        pad += 8;
+    }
+    let mut v = Vec::with_capacity(5 + payload.len() + pad);
+    v.extend_from_slice(&((1 + payload.len() + pad) as u32).to_be_bytes());
+    v.push(pad as u8);
+    v.extend_from_slice(payload);
+    v.extend(std::iter::repeat_n(0u8, pad));
+    v
+}
+
+/// Every key exchange method's messages, hostile: the first byte picks the method
+/// (both ends configured with only that one), our client's real version line and
+/// KEXINIT go first, then the rest is split into payloads (first byte = length) sent
+/// as plaintext packets. Half the payloads have their message number forced into the
+/// method range 30..=34 so DH, group-exchange and ECDH handlers see arbitrary bodies.
+/// Returns whether the server finished a key exchange.
+pub fn server_key_exchange(data: &[u8]) -> bool {
+    let Some((&pick, mut rest)) = data.split_first() else {
+        return false;
+    };
+    let kex = ssh_proto::KexAlg::ALL[pick as usize % ssh_proto::KexAlg::ALL.len()];
+    let Ok((mut s, mut c)) = seeded_configs(4) else {
+        return false;
+    };
+    s.transport.algorithms.kex = vec![kex];
+    c.transport.algorithms.kex = vec![kex];
+    let limit = s.transport.limits.max_pending_output;
+    let now = std::time::Instant::now();
+    let (Ok(mut server), Ok(mut client)) = (
+        ServerConnection::new(Arc::new(s), now),
+        ssh_proto::ClientConnection::new(Arc::new(c), now),
+    ) else {
+        return false;
+    };
+    let mut buf = BytesMut::new();
+    while let Some(b) = client.poll_transmit() {
+        buf.extend_from_slice(&b);
+    }
+    let mut exchanged = false;
+    while let Some((&len, tail)) = rest.split_first() {
+        let n = (len as usize >> 1).min(tail.len());
+        let (payload, tail) = tail.split_at(n);
+        rest = tail;
+        let mut payload = payload.to_vec();
+        if len & 1 == 1 {
+            if let Some(code) = payload.first_mut() {
+                *code = 30 + *code % 5;
+            }
+        }
+        buf.extend_from_slice(&plain_packet(&payload));
+        if server.handle_input(now, &mut buf).is_err() {
+            break;
+        }
+        while let Some(e) = server.poll_event() {
+            exchanged |= matches!(e, Event::KeysExchanged(_));
+        }
+        assert!(server.pending_output() <= limit + 64 * 1024);
+        while server.poll_transmit().is_some() {}
+    }
+    while server.poll_event().is_some() {}
+    exchanged
+}
+
 /// An authenticated session (our client, real key exchange) followed by arbitrary,
 /// well-framed and encrypted messages from the client: any message number, channel id,
 /// window value or request type. The server must never panic, never deliver channel

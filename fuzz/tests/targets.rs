@@ -29,6 +29,16 @@ fn server_from_first_byte() {
 }
 
 #[test]
+fn server_key_exchange() {
+    check!()
+        .with_iterations(600)
+        .with_max_len(1024)
+        .for_each(|data: &[u8]| {
+            fuzz::server_key_exchange(data);
+        });
+}
+
+#[test]
 fn server_after_auth() {
     check!()
         .with_iterations(150)
@@ -81,4 +91,44 @@ fn command_interleavings_reach_the_data_path() {
     // open, deliver, server sends 97*40 bytes, client sends 89*30, consume, EOF, close.
     let script = [0, 0, 9, 0, 1, 40, 2, 30, 3, 0, 9, 0, 4, 0, 5, 0, 9, 0];
     assert!(fuzz::command_interleavings(&script) >= (97 * 40 + 89 * 30) as u64);
+}
+
+/// An input for `server_key_exchange`: the method index, then (length << 1, payload)
+/// pairs as the target splits them.
+fn kex_input(method: u8, payloads: &[&[u8]]) -> Vec<u8> {
+    let mut v = vec![method];
+    for p in payloads {
+        v.push((p.len() as u8) << 1);
+        v.extend_from_slice(p);
+    }
+    v
+}
+
+#[test]
+fn server_key_exchange_reaches_the_end_of_each_method_family() {
+    use ssh_proto::KexAlg;
+    let index = |k: KexAlg| KexAlg::ALL.iter().position(|&a| a == k).unwrap() as u8;
+    let mut x25519_init = vec![30u8, 0, 0, 0, 32, 9];
+    x25519_init.extend([0u8; 31]);
+    // e = 2 lies strictly between 1 and p - 1 in every group.
+    let dh_init: &[u8] = &[30, 0, 0, 0, 1, 2];
+    let gex_request: &[u8] = &[34, 0, 0, 8, 0, 0, 0, 8, 0, 0, 0, 32, 0];
+    let gex_init: &[u8] = &[32, 0, 0, 0, 1, 2];
+    let newkeys: &[u8] = &[21];
+    for input in [
+        kex_input(index(KexAlg::Curve25519Sha256), &[&x25519_init, newkeys]),
+        kex_input(index(KexAlg::DhGroup14Sha256), &[dh_init, newkeys]),
+        kex_input(index(KexAlg::DhGroup18Sha512), &[dh_init, newkeys]),
+        kex_input(
+            index(KexAlg::DhGroupExchangeSha256),
+            &[gex_request, gex_init, newkeys],
+        ),
+    ] {
+        assert!(fuzz::server_key_exchange(&input), "{input:?}");
+    }
+    // A wrong message for the method ends it without keys.
+    assert!(!fuzz::server_key_exchange(&kex_input(
+        index(KexAlg::DhGroupExchangeSha256),
+        &[dh_init, newkeys]
+    )));
 }
