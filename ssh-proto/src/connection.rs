@@ -803,3 +803,78 @@ impl ClientConnection {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::error::{DisconnectReason, Error};
+    use crate::event::Event;
+    use crate::testing::{seeded_configs, Pair};
+
+    /// A client that claims strict kex but does not reset its sequence numbers at
+    /// NEWKEYS (Terrapin, CVE-2023-48795): its first encrypted packet fails the MAC
+    /// and the connection ends; the strict server never reaches authentication.
+    #[test]
+    fn a_client_whose_sequence_numbers_do_not_reset_is_dropped_under_strict_kex() {
+        use crate::crypto::cipher::CipherAlg;
+        for (i, cipher) in CipherAlg::ALL.iter().enumerate() {
+            let (s, mut c) = seeded_configs(230 + i as u64).unwrap();
+            c.transport.algorithms.ciphers = vec![*cipher];
+            let mut p = Pair::new(Arc::new(s), Arc::new(c)).unwrap();
+            p.client.core.transport.broken_keep_send_seq = true;
+            p.drive();
+            let _ = p.client.auth_password("alice", "secret");
+            p.drive();
+            if matches!(cipher, CipherAlg::Aes128Gcm | CipherAlg::Aes256Gcm) {
+                // AES-GCM's nonce is its own invocation counter (RFC 5647), not the
+                // sequence number: nothing depends on it, so nothing can fail (and
+                // nothing can be truncated unnoticed either).
+                assert!(p.server_error.is_none(), "{cipher:?}: {:?}", p.server_error);
+                continue;
+            }
+            // AEAD tags and MACs fail; chacha20-poly1305 already decrypts the length
+            // with the wrong nonce, which gives a length over the limit or a bad tag.
+            assert!(
+                matches!(
+                    p.server_error,
+                    Some(Error::BadMac) | Some(Error::PacketLength(_))
+                ),
+                "{cipher:?}: {:?}",
+                p.server_error
+            );
+            assert!(p.server.is_closed());
+            assert!(p.server.user().is_none());
+            assert!(p.server_events.iter().any(|e| matches!(
+                e,
+                Event::Disconnected {
+                    reason: DisconnectReason::MacError | DisconnectReason::ProtocolError,
+                    by_peer: false,
+                    ..
+                }
+            )));
+            assert!(!p
+                .server_events
+                .iter()
+                .any(|e| matches!(e, Event::AuthRequest(_))));
+        }
+    }
+
+    /// The same client with strict kex off on the server: no reset is expected of
+    /// anyone, so the connection works.
+    #[test]
+    fn without_strict_kex_sequence_numbers_run_on() {
+        let (mut s, c) = seeded_configs(231).unwrap();
+        s.transport.strict_kex = false;
+        let mut p = Pair::new(Arc::new(s), Arc::new(c)).unwrap();
+        p.client.core.transport.broken_keep_send_seq = true;
+        p.drive();
+        assert!(p.client.auth_password("alice", "secret").is_ok());
+        p.drive();
+        assert!(p.server_error.is_none(), "{:?}", p.server_error);
+        assert!(p
+            .server_events
+            .iter()
+            .any(|e| matches!(e, Event::AuthRequest(_))));
+    }
+}

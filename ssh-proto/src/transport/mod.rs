@@ -85,6 +85,10 @@ pub(crate) struct Transport {
     /// The sequence number of the last packet returned to the layer above.
     last_seq: u32,
     closed: bool,
+    /// Tests only: behave like a broken peer that claims strict kex but keeps counting
+    /// its send sequence numbers across NEWKEYS.
+    #[cfg(test)]
+    pub(crate) broken_keep_send_seq: bool,
 }
 
 impl Transport {
@@ -121,6 +125,8 @@ impl Transport {
             now,
             last_seq: 0,
             closed: false,
+            #[cfg(test)]
+            broken_keep_send_seq: false,
             our_version,
         };
         t.out.extend_from_slice(t.our_version.as_bytes());
@@ -639,7 +645,11 @@ impl Transport {
                 self.write_now(&[NEWKEYS])?;
                 self.writer.prot = keys.seal;
                 self.writer.bytes = 0;
-                if self.strict {
+                #[cfg(test)]
+                let reset = self.strict && !self.broken_keep_send_seq;
+                #[cfg(not(test))]
+                let reset = self.strict;
+                if reset {
                     self.writer.seq = 0;
                 }
                 if let Some(run) = self.kex.as_mut() {
