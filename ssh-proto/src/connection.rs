@@ -305,6 +305,17 @@ macro_rules! common_api {
             self.core.poll_transmit()
         }
 
+        /// Let go of the buffers and queues that are empty now, so a quiet connection
+        /// holds as little memory as possible. Cheap; call it when the connection goes
+        /// quiet (the adapters do when a read finds little to do), not per packet: the
+        /// next busy moment allocates them again.
+        pub fn shrink_buffers(&mut self) {
+            self.core.transport.shrink();
+            if self.core.events.is_empty() && self.core.events.capacity() > 0 {
+                self.core.events = VecDeque::new();
+            }
+        }
+
         /// Bytes waiting to be handed out by `poll_transmit`.
         pub fn pending_output(&self) -> usize {
             self.core.transport.pending_output()

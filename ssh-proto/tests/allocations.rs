@@ -61,3 +61,4 @@ fn allocations_per_mib_in_a_steady_transfer() {
         blocks / MIB as u64
     );
 }
+

@@ -79,21 +79,23 @@ impl CipherAlg {
     }
 }
 
+/// The keyed state of one direction. Key schedules are boxed so that the enum, and a
+/// connection holding two of them, stays small: only the active variant is allocated.
 enum Cipher {
     Plain,
-    ChaChaSeal(chacha::SealingKey),
-    ChaChaOpen(chacha::OpeningKey),
+    ChaChaSeal(Box<chacha::SealingKey>),
+    ChaChaOpen(Box<chacha::OpeningKey>),
     Gcm {
-        key: aead::LessSafeKey,
+        key: Box<aead::LessSafeKey>,
         fixed: [u8; 4],
         counter: u64,
     },
     CtrSeal {
-        key: EncryptingKey,
+        key: Box<EncryptingKey>,
         counter: u128,
     },
     CtrOpen {
-        key: DecryptingKey,
+        key: Box<DecryptingKey>,
         counter: u128,
     },
 }
@@ -101,7 +103,7 @@ enum Cipher {
 /// Protection for one direction: a cipher and, for non-AEAD ciphers, a MAC.
 pub struct PacketProtection {
     cipher: Cipher,
-    mac: Option<Mac>,
+    mac: Option<Box<Mac>>,
     /// For non-ETM CTR openers: the first block of the current packet is already decrypted.
     first_block_done: bool,
 }
@@ -141,8 +143,8 @@ impl PacketProtection {
                 let mut k = [0u8; chacha::KEY_LEN];
                 k.copy_from_slice(key);
                 let c = match dir {
-                    Direction::Seal => Cipher::ChaChaSeal(chacha::SealingKey::new(&k)),
-                    Direction::Open => Cipher::ChaChaOpen(chacha::OpeningKey::new(&k)),
+                    Direction::Seal => Cipher::ChaChaSeal(Box::new(chacha::SealingKey::new(&k))),
+                    Direction::Open => Cipher::ChaChaOpen(Box::new(chacha::OpeningKey::new(&k))),
                 };
                 zeroize::Zeroize::zeroize(&mut k);
                 c
@@ -158,7 +160,9 @@ impl PacketProtection {
                 let mut c = [0u8; 8];
                 c.copy_from_slice(&iv[4..12]);
                 Cipher::Gcm {
-                    key: aead::LessSafeKey::new(aead::UnboundKey::new(a, key).map_err(bad)?),
+                    key: Box::new(aead::LessSafeKey::new(
+                        aead::UnboundKey::new(a, key).map_err(bad)?,
+                    )),
                     fixed,
                     counter: u64::from_be_bytes(c),
                 }
@@ -175,11 +179,11 @@ impl PacketProtection {
                 let unbound = UnboundCipherKey::new(a, key).map_err(bad)?;
                 match dir {
                     Direction::Seal => Cipher::CtrSeal {
-                        key: EncryptingKey::ctr(unbound).map_err(bad)?,
+                        key: Box::new(EncryptingKey::ctr(unbound).map_err(bad)?),
                         counter,
                     },
                     Direction::Open => Cipher::CtrOpen {
-                        key: DecryptingKey::ctr(unbound).map_err(bad)?,
+                        key: Box::new(DecryptingKey::ctr(unbound).map_err(bad)?),
                         counter,
                     },
                 }
@@ -189,7 +193,7 @@ impl PacketProtection {
             None
         } else {
             let (m, k) = mac.ok_or(Error::Config("a MAC is required for this cipher"))?;
-            Some(Mac::new(m, &k[..m.key_len()]))
+            Some(Box::new(Mac::new(m, &k[..m.key_len()])))
         };
         Ok(PacketProtection {
             cipher,

@@ -10,8 +10,12 @@ use bytes::{Buf, Bytes, BytesMut};
 
 use super::session::{Call, Ended, Session};
 
-/// Read buffer size for one read call.
+/// Read buffer size for one read call while data streams in.
 const READ_CHUNK: usize = 64 * 1024;
+/// Read buffer size for the first read after the connection was quiet: enough for
+/// keystrokes, window adjusts and keepalives. A read that fills it switches to
+/// [`READ_CHUNK`]; a quiet connection holds no read buffer at all.
+const SMALL_READ: usize = 4 * 1024;
 /// Loop turns before yielding to the executor, so one busy connection cannot hog it.
 const TURNS_PER_POLL: usize = 32;
 /// After our last bytes, how long to keep reading (and discarding) until the peer
@@ -23,6 +27,12 @@ const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
 pub trait PollIo {
     /// Read into the spare capacity of `buf` (appending); Ready(Ok(0)) at EOF.
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>>;
+    /// Ready once a read would not block (data, EOF or an error waiting), so a quiet
+    /// connection can wait without holding a read buffer. The default says "ready"
+    /// and leaves the waiting to `poll_read`.
+    fn poll_read_ready(&mut self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
     /// Write some of `buf`.
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
     /// Flush and shut down the write side.
@@ -44,6 +54,11 @@ pub enum DriveStep<S> {
 pub struct Driver<S> {
     session: Session<S>,
     rx: BytesMut,
+    /// Whether reads come in bulk (use [`READ_CHUNK`]) or trickle (use [`SMALL_READ`]).
+    streaming: bool,
+    /// Set when a small read left nothing buffered: once the loop runs out of work,
+    /// the session lets go of its empty buffers.
+    quiet: bool,
     tx: Bytes,
     reading: bool,
     /// Set once our side is shut down: until when to wait for the peer's close.
@@ -56,6 +71,8 @@ impl<S: Default + Send + 'static> Driver<S> {
         Driver {
             session,
             rx: BytesMut::new(),
+            streaming: false,
+            quiet: false,
             tx: Bytes::new(),
             reading: true,
             lingering: None,
@@ -97,6 +114,10 @@ impl<S: Default + Send + 'static> Driver<S> {
                     }
                     Poll::Ready(Ok(n)) => {
                         self.tx.advance(n);
+                        if self.tx.is_empty() {
+                            // An empty slice still holds its buffer.
+                            self.tx = Bytes::new();
+                        }
                         progress = true;
                     }
                     Poll::Ready(Err(e)) => return Poll::Ready(DriveStep::Done(Some(e))),
@@ -115,19 +136,8 @@ impl<S: Default + Send + 'static> Driver<S> {
                 };
             }
             if self.reading && self.session.wants_input() {
-                if self.rx.capacity() - self.rx.len() < READ_CHUNK / 4 {
-                    self.rx.reserve(READ_CHUNK);
-                }
-                match io.poll_read(cx, &mut self.rx) {
-                    Poll::Ready(Ok(0)) => {
-                        self.reading = false;
-                        self.session.peer_closed();
-                        progress = true;
-                    }
-                    Poll::Ready(Ok(_)) => {
-                        self.session.handle_input(Instant::now(), &mut self.rx);
-                        progress = true;
-                    }
+                match self.poll_read(io, cx) {
+                    Poll::Ready(Ok(())) => progress = true,
                     Poll::Ready(Err(e)) => return Poll::Ready(DriveStep::Done(Some(e))),
                     Poll::Pending => {}
                 }
@@ -143,11 +153,47 @@ impl<S: Default + Send + 'static> Driver<S> {
                 }
             }
             if !progress {
+                if self.quiet && self.tx.is_empty() {
+                    self.quiet = false;
+                    self.session.shrink_buffers();
+                }
                 return Poll::Pending;
             }
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+
+    /// One read into the receive buffer and its processing. A quiet connection holds
+    /// no buffer: it waits for readiness first, reads into a small one, and lets it go
+    /// again once everything read has been consumed by a small read.
+    fn poll_read<Io: PollIo>(&mut self, io: &mut Io, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.rx.capacity() == 0 {
+            std::task::ready!(io.poll_read_ready(cx))?;
+        }
+        let want = if self.streaming {
+            READ_CHUNK
+        } else {
+            SMALL_READ
+        };
+        if self.rx.capacity() - self.rx.len() < want / 4 {
+            self.rx.reserve(want);
+        }
+        let spare = self.rx.capacity() - self.rx.len();
+        let n = std::task::ready!(io.poll_read(cx, &mut self.rx))?;
+        if n == 0 {
+            self.reading = false;
+            self.session.peer_closed();
+            self.rx = BytesMut::new();
+            return Poll::Ready(Ok(()));
+        }
+        self.session.handle_input(Instant::now(), &mut self.rx);
+        self.streaming = n == spare || n >= SMALL_READ;
+        if self.rx.is_empty() && !self.streaming {
+            self.rx = BytesMut::new();
+            self.quiet = true;
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// Our side is shut down: discard input until the peer closes or `until`.

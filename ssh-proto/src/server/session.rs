@@ -316,6 +316,14 @@ impl<S: Default + Send + 'static> Session<S> {
         b
     }
 
+    /// Let go of empty buffers and queues (see [`ServerConnection::shrink_buffers`]).
+    pub fn shrink_buffers(&mut self) {
+        self.conn.shrink_buffers();
+        if self.calls.is_empty() && self.calls.capacity() > 0 {
+            self.calls = VecDeque::new();
+        }
+    }
+
     /// Bytes waiting for [`Session::poll_transmit`].
     pub fn pending_output(&self) -> usize {
         self.conn.pending_output()

@@ -69,7 +69,7 @@ pub(crate) struct Transport {
     out: BytesMut,
     held: VecDeque<Bytes>,
     held_bytes: usize,
-    kex: Option<KexRun>,
+    kex: Option<Box<KexRun>>,
     session_id: Option<Vec<u8>>,
     negotiated: Option<Negotiated>,
     /// Set once the first key exchange has finished in both directions.
@@ -109,7 +109,7 @@ impl Transport {
             peer_version: None,
             reader: PacketReader::new(),
             writer: PacketWriter::new(),
-            out: BytesMut::with_capacity(4096),
+            out: BytesMut::new(),
             held: VecDeque::new(),
             held_bytes: 0,
             kex: None,
@@ -187,6 +187,19 @@ impl Transport {
     }
 
     /// The next chunk of bytes for the socket.
+    /// Let go of buffers that are empty now (a quiet connection keeps none).
+    pub(crate) fn shrink(&mut self) {
+        if self.out.is_empty() && self.out.capacity() > 0 {
+            self.out = BytesMut::new();
+        }
+        if self.events.is_empty() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+        if self.held.is_empty() && self.held.capacity() > 0 {
+            self.held = VecDeque::new();
+        }
+    }
+
     pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {
         if self.out.is_empty() {
             None
@@ -273,7 +286,7 @@ impl Transport {
         let ki = Box::new(ki);
         let payload = Message::KexInit(ki.clone()).to_bytes();
         self.write_now(&payload)?;
-        self.kex = Some(KexRun {
+        self.kex = Some(Box::new(KexRun {
             ours: payload,
             ours_parsed: ki,
             theirs: None,
@@ -283,7 +296,7 @@ impl Transport {
             pending_open: None,
             sent_newkeys: false,
             received_newkeys: false,
-        });
+        }));
         Ok(())
     }
 
