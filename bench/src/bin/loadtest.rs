@@ -1,0 +1,617 @@
+//! The load tool: the same workloads against our server, OpenSSH's sshd and a minimal
+//! russh server in one run, alternating servers, printing Markdown tables for
+//! BENCHMARKS.md. It starts every server itself on loopback.
+//!
+//! ```sh
+//! cargo build --release -p ssh-bench --bins --examples
+//! target/release/loadtest [--size BYTES] [--secs S] [--only bulk,handshakes,idle,scale,channels]
+//!                         [--servers ours,sshd,russh] [--idle 1000,10000] [--scale N] [--channels N]
+//! ```
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ssh_bench::client::Client;
+use ssh_bench::procfs;
+use ssh_bench::servers::{self, Keys, Kind, Running};
+use ssh_proto::{CipherAlg, ClientConfig, MacAlg, PrivateKey};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+struct Opts {
+    size: u64,
+    secs: f64,
+    only: Vec<String>,
+    servers: Vec<Kind>,
+    idle: Vec<usize>,
+    scale: usize,
+    channels: usize,
+}
+
+fn parse() -> Opts {
+    let mut o = Opts {
+        size: 2_000_000_000,
+        secs: 5.0,
+        only: ["bulk", "handshakes", "idle", "scale", "channels"]
+            .map(String::from)
+            .to_vec(),
+        servers: vec![Kind::Ours, Kind::Sshd, Kind::Russh],
+        idle: vec![1000, 10_000],
+        scale: 100_000,
+        channels: 1000,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut v = || args.next().expect("a value after the option");
+        match a.as_str() {
+            "--size" => o.size = v().parse().expect("bytes"),
+            "--secs" => o.secs = v().parse().expect("seconds"),
+            "--only" => o.only = v().split(',').map(String::from).collect(),
+            "--servers" => {
+                o.servers = v()
+                    .split(',')
+                    .map(|s| match s {
+                        "ours" => Kind::Ours,
+                        "sshd" => Kind::Sshd,
+                        "russh" => Kind::Russh,
+                        _ => panic!("unknown server {s}"),
+                    })
+                    .collect()
+            }
+            "--idle" => o.idle = v().split(',').map(|n| n.parse().expect("count")).collect(),
+            "--scale" => o.scale = v().parse().expect("count"),
+            "--channels" => o.channels = v().parse().expect("count"),
+            _ => {
+                eprintln!("unknown option {a}; see the doc comment at the top of loadtest.rs");
+                std::process::exit(2)
+            }
+        }
+    }
+    o
+}
+
+/// The OpenSSH client's options for a server.
+fn ssh_args(keys: &Keys, s: &Running, cipher: &str, mac: Option<&str>) -> Vec<String> {
+    let mut a: Vec<String> = [
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        "UserKnownHostsFile=/dev/null",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "LogLevel=ERROR",
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+    ]
+    .map(String::from)
+    .to_vec();
+    a.push(format!("Ciphers={cipher}"));
+    if let Some(m) = mac {
+        a.push("-o".into());
+        a.push(format!("MACs={m}"));
+    }
+    a.push("-i".into());
+    a.push(keys.user_key.display().to_string());
+    a.push("-p".into());
+    a.push(s.addr.port().to_string());
+    a.push("root@127.0.0.1".into());
+    a
+}
+
+/// Wait until the server has no child processes left (sessions reaped), so its
+/// children's CPU time has been added to its own.
+fn settle(s: &Running) {
+    let t = Instant::now();
+    while !procfs::descendants(s.pid()).is_empty() && t.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+}
+
+struct BulkRow {
+    server: Kind,
+    mbps: f64,
+    cpu_per_gb: f64,
+}
+
+/// One OpenSSH transfer of `size` bytes; (MB/s, server CPU seconds per GB).
+fn bulk_once(
+    keys: &Keys,
+    s: &Running,
+    cipher: &str,
+    mac: Option<&str>,
+    down: bool,
+    memory: bool,
+    size: u64,
+) -> Result<(f64, f64), BoxError> {
+    let command = match (down, memory) {
+        (true, false) => format!("head -c {size} /dev/zero"),
+        (true, true) => format!("zero {size}"),
+        (false, false) => "cat > /dev/null".into(),
+        (false, true) => "sink".into(),
+    };
+    settle(s);
+    let cpu0 = procfs::cpu_seconds(s.pid());
+    let t = Instant::now();
+    let mut child = Command::new("ssh")
+        .args(ssh_args(keys, s, cipher, mac))
+        .arg(&command)
+        .stdin(if down { Stdio::null() } else { Stdio::piped() })
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut got = 0u64;
+    if down {
+        let mut out = child.stdout.take().ok_or("stdout")?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = out.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            got += n as u64;
+        }
+    } else {
+        let mut inp = child.stdin.take().ok_or("stdin")?;
+        let buf = vec![0u8; 256 * 1024];
+        let mut left = size;
+        while left > 0 {
+            let k = left.min(buf.len() as u64) as usize;
+            inp.write_all(&buf[..k])?;
+            left -= k as u64;
+        }
+        drop(inp);
+        got = size;
+    }
+    let status = child.wait()?;
+    let secs = t.elapsed().as_secs_f64();
+    if !status.success() || got != size {
+        return Err(format!(
+            "{} {command}: status {status}, {got} of {size} bytes",
+            s.kind.name()
+        )
+        .into());
+    }
+    settle(s);
+    let cpu = procfs::cpu_seconds(s.pid()) - cpu0;
+    Ok((size as f64 / secs / 1e6, cpu / (size as f64 / 1e9)))
+}
+
+const BULK_SUITES: &[(&str, Option<&str>)] = &[
+    ("chacha20-poly1305@openssh.com", None),
+    ("aes128-gcm@openssh.com", None),
+    ("aes256-gcm@openssh.com", None),
+    ("aes128-ctr", Some("hmac-sha2-256-etm@openssh.com")),
+];
+
+fn bulk(o: &Opts, keys: &Keys, running: &[Running]) {
+    println!(
+        "\n### Bulk transfer, OpenSSH client, {} bytes each\n",
+        o.size
+    );
+    println!("| cipher | direction | source | server | MB/s | server CPU s/GB | ours / best peer (MB/s; CPU) |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for (cipher, mac) in BULK_SUITES {
+        let label = match mac {
+            Some(m) => format!("{cipher} + {m}"),
+            None => cipher.to_string(),
+        };
+        for down in [true, false] {
+            for memory in [false, true] {
+                let mut rows = Vec::new();
+                for s in running {
+                    if memory && !s.kind.serves_from_memory() {
+                        continue;
+                    }
+                    match bulk_once(keys, s, cipher, *mac, down, memory, o.size) {
+                        Ok((mbps, cpu_per_gb)) => rows.push(BulkRow {
+                            server: s.kind,
+                            mbps,
+                            cpu_per_gb,
+                        }),
+                        Err(e) => eprintln!("bulk {label} {}: {e}", s.kind.name()),
+                    }
+                }
+                let ours = rows.iter().find(|r| r.server == Kind::Ours);
+                let peers = rows.iter().filter(|r| r.server != Kind::Ours);
+                let best_mbps = peers.clone().map(|r| r.mbps).fold(0.0, f64::max);
+                let best_cpu = peers.map(|r| r.cpu_per_gb).fold(f64::INFINITY, f64::min);
+                for r in &rows {
+                    let ratio = match (r.server, ours) {
+                        (Kind::Ours, Some(u)) if best_mbps > 0.0 => {
+                            format!("{:.2}; {:.2}", u.mbps / best_mbps, u.cpu_per_gb / best_cpu)
+                        }
+                        _ => String::new(),
+                    };
+                    println!(
+                        "| {label} | {} | {} | {} | {:.0} | {:.3} | {ratio} |",
+                        if down { "down" } else { "up" },
+                        if memory { "memory" } else { "process" },
+                        r.server.name(),
+                        r.mbps,
+                        r.cpu_per_gb
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The exec each server runs per handshake: from memory where it can, else a process.
+fn handshake_command(kind: Kind) -> &'static str {
+    if kind.serves_from_memory() {
+        "zero 0"
+    } else {
+        "true"
+    }
+}
+
+async fn handshakes_in_process(
+    s: &Running,
+    cfg: Arc<ClientConfig>,
+    key: Arc<PrivateKey>,
+    concurrency: usize,
+    secs: f64,
+) -> (f64, u64) {
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (cfg, key, done, errors) = (cfg.clone(), key.clone(), done.clone(), errors.clone());
+        let (addr, cmd) = (s.addr, handshake_command(s.kind));
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                let r = async {
+                    let mut c = Client::login(addr, cfg.clone(), "root", &key).await?;
+                    c.exec(cmd).await?;
+                    c.close().await;
+                    Ok::<_, std::io::Error>(())
+                }
+                .await;
+                match r {
+                    Ok(()) => done.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    (
+        done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64(),
+        errors.load(Ordering::Relaxed),
+    )
+}
+
+fn handshakes_openssh(keys: &Keys, s: &Running, concurrency: usize, secs: f64) -> f64 {
+    let deadline = Instant::now() + Duration::from_secs_f64(secs);
+    let t = Instant::now();
+    let done = Arc::new(AtomicU64::new(0));
+    let args = ssh_args(keys, s, "chacha20-poly1305@openssh.com", None);
+    let cmd = handshake_command(s.kind);
+    let threads: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (args, done) = (args.clone(), done.clone());
+            std::thread::spawn(move || {
+                while Instant::now() < deadline {
+                    let ok = Command::new("ssh")
+                        .args(&args)
+                        .arg(cmd)
+                        .stdin(Stdio::null())
+                        .stdout(Stdio::null())
+                        .status()
+                        .is_ok_and(|s| s.success());
+                    if ok {
+                        done.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    for th in threads {
+        let _ = th.join();
+    }
+    done.load(Ordering::Relaxed) as f64 / t.elapsed().as_secs_f64()
+}
+
+fn client_config() -> Arc<ClientConfig> {
+    let mut c = ClientConfig::default();
+    c.transport.algorithms.ciphers = vec![CipherAlg::ChaCha20Poly1305];
+    c.transport.algorithms.macs = vec![MacAlg::HmacSha256Etm];
+    c.transport.limits.max_channels = 4000;
+    Arc::new(c)
+}
+
+async fn handshakes(o: &Opts, keys: &Keys, running: &[Running], key: Arc<PrivateKey>) {
+    println!("\n### Handshakes per second (connect, curve25519 + ed25519, publickey, session, exec, close), {} s each\n", o.secs);
+    println!("| client | concurrency | server | connections/s | errors | ours / best peer |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for conc in [1usize, 2, 8, 64] {
+        let mut rows = Vec::new();
+        for s in running {
+            settle(s);
+            let (rate, errors) =
+                handshakes_in_process(s, client_config(), key.clone(), conc, o.secs).await;
+            rows.push((s.kind, rate, errors));
+        }
+        print_rate_rows("in-process (ours)", conc, &rows);
+    }
+    let mut rows = Vec::new();
+    for s in running {
+        settle(s);
+        rows.push((s.kind, handshakes_openssh(keys, s, 8, o.secs), 0));
+    }
+    print_rate_rows("OpenSSH ssh", 8, &rows);
+}
+
+fn print_rate_rows(client: &str, conc: usize, rows: &[(Kind, f64, u64)]) {
+    let ours = rows.iter().find(|r| r.0 == Kind::Ours).map(|r| r.1);
+    let best = rows
+        .iter()
+        .filter(|r| r.0 != Kind::Ours)
+        .map(|r| r.1)
+        .fold(0.0, f64::max);
+    for (kind, rate, errors) in rows {
+        let ratio = match (kind, ours) {
+            (Kind::Ours, Some(u)) if best > 0.0 => format!("{:.2}", u / best),
+            _ => String::new(),
+        };
+        println!(
+            "| {client} | {conc} | {} | {rate:.1} | {errors} | {ratio} |",
+            kind.name()
+        );
+    }
+}
+
+/// Open `n` authenticated idle connections, `parallel` at a time, spreading the local
+/// side over loopback addresses 127.0.0.1-16 for ports.
+async fn open_many(
+    s: &Running,
+    n: usize,
+    key: Arc<PrivateKey>,
+    parallel: usize,
+) -> (Vec<Client>, usize) {
+    let cfg = client_config();
+    let mut clients = Vec::with_capacity(n);
+    let mut failures = 0;
+    let mut next = 0usize;
+    while clients.len() + failures < n {
+        let batch = parallel.min(n - clients.len() - failures);
+        let mut tasks = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let ip = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (next % 16) as u8));
+            next += 1;
+            let (cfg, key, addr) = (cfg.clone(), key.clone(), s.addr);
+            tasks.push(tokio::spawn(async move {
+                Client::login_from(Some(ip), addr, cfg, "root", &key).await
+            }));
+        }
+        for t in tasks {
+            match t.await {
+                Ok(Ok(c)) => clients.push(c),
+                _ => failures += 1,
+            }
+        }
+        if failures > n / 10 + 100 {
+            break;
+        }
+    }
+    (clients, failures)
+}
+
+async fn idle(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
+    println!("\n### Idle authenticated connections: server memory (PSS of the server and its processes)\n");
+    println!("| connections | server | KiB per connection | failures | ours / best peer |");
+    println!("| --- | --- | --- | --- | --- |");
+    for &n in &o.idle {
+        let mut rows = Vec::new();
+        for s in running {
+            if s.kind == Kind::Sshd && n > 2000 {
+                eprintln!("idle {n}: sshd skipped (one process per connection; see BENCHMARKS.md)");
+                continue;
+            }
+            settle(s);
+            let before = procfs::tree_pss_kib(s.pid());
+            let (clients, failures) = open_many(s, n, key.clone(), 64).await;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let after = procfs::tree_pss_kib(s.pid());
+            let per = (after.saturating_sub(before)) as f64 / clients.len().max(1) as f64;
+            rows.push((s.kind, per, failures as u64));
+            for c in clients {
+                c.close().await;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let ours = rows.iter().find(|r| r.0 == Kind::Ours).map(|r| r.1);
+        let best = rows
+            .iter()
+            .filter(|r| r.0 != Kind::Ours)
+            .map(|r| r.1)
+            .fold(f64::INFINITY, f64::min);
+        for (kind, per, failures) in &rows {
+            let ratio = match (kind, ours) {
+                (Kind::Ours, Some(u)) if best.is_finite() => format!("{:.2}", u / best),
+                _ => String::new(),
+            };
+            println!(
+                "| {n} | {} | {per:.1} | {failures} | {ratio} |",
+                kind.name()
+            );
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn scale(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
+    println!(
+        "\n### Scale: authenticated connections held, each answering a keepalive round trip\n"
+    );
+    println!("| server | target | held | KiB per connection | keepalive p50 | keepalive p99 | answered |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for s in running {
+        if s.kind == Kind::Sshd {
+            eprintln!("scale: sshd skipped (one process per connection)");
+            continue;
+        }
+        settle(s);
+        let before = procfs::tree_pss_kib(s.pid());
+        let t = Instant::now();
+        let (clients, failures) = open_many(s, o.scale, key.clone(), 256).await;
+        eprintln!(
+            "scale {}: {} connections in {:.0} s ({failures} failures)",
+            s.kind.name(),
+            clients.len(),
+            t.elapsed().as_secs_f64()
+        );
+        let after = procfs::tree_pss_kib(s.pid());
+        let held = clients.len();
+        // Every connection sends one keepalive at the same time; each round trip is timed.
+        let tasks: Vec<_> = clients
+            .into_iter()
+            .map(|mut c| {
+                tokio::spawn(async move {
+                    let r = c.keepalive().await;
+                    (c, r)
+                })
+            })
+            .collect();
+        let mut rtts = Vec::new();
+        let mut back = Vec::new();
+        for t in tasks {
+            if let Ok((c, r)) = t.await {
+                if let Ok(d) = r {
+                    rtts.push(d);
+                }
+                back.push(c);
+            }
+        }
+        rtts.sort();
+        println!(
+            "| {} | {} | {held} | {:.1} | {:.1} ms | {:.1} ms | {} |",
+            s.kind.name(),
+            o.scale,
+            after.saturating_sub(before) as f64 / held.max(1) as f64,
+            percentile(&rtts, 0.5).as_secs_f64() * 1e3,
+            percentile(&rtts, 0.99).as_secs_f64() * 1e3,
+            rtts.len()
+        );
+        for c in back {
+            c.close().await;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+async fn channels(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
+    println!(
+        "\n### Many channels: {} sessions on one connection, 1 MiB each\n",
+        o.channels
+    );
+    println!("| server | source | seconds | MiB received |");
+    println!("| --- | --- | --- | --- |");
+    for s in running {
+        settle(s);
+        let cmd = if s.kind.serves_from_memory() {
+            "zero 1048576"
+        } else {
+            "head -c 1048576 /dev/zero"
+        };
+        let r = async {
+            let mut c = Client::login(s.addr, client_config(), "root", &key).await?;
+            let t = Instant::now();
+            let bytes = c.exec_many(o.channels, cmd).await?;
+            let secs = t.elapsed().as_secs_f64();
+            c.close().await;
+            Ok::<_, std::io::Error>((secs, bytes))
+        }
+        .await;
+        match r {
+            Ok((secs, bytes)) => println!(
+                "| {} | {} | {secs:.2} | {} |",
+                s.kind.name(),
+                if s.kind.serves_from_memory() {
+                    "memory"
+                } else {
+                    "process"
+                },
+                bytes >> 20
+            ),
+            Err(e) => println!("| {} | | failed: {e} | |", s.kind.name()),
+        }
+    }
+}
+
+fn raise_open_file_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        let want = hard.max(1 << 20);
+        if setrlimit(Resource::RLIMIT_NOFILE, want, want).is_err() {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
+}
+
+fn main() -> Result<(), BoxError> {
+    let o = parse();
+    raise_open_file_limit();
+    let exe = std::env::current_exe()?;
+    let examples: PathBuf = exe
+        .parent()
+        .map(|d| d.join("examples"))
+        .ok_or("no executable directory")?;
+    let keys =
+        Keys::create(&std::env::temp_dir().join(format!("loadtest-{}", std::process::id())))?;
+    let key = Arc::new(PrivateKey::from_openssh(&std::fs::read_to_string(
+        &keys.user_key,
+    )?)?);
+    let mut running = Vec::new();
+    for &k in &o.servers {
+        running.push(servers::start(k, &keys, &examples)?);
+        eprintln!(
+            "{} listening on {}",
+            k.name(),
+            running
+                .last()
+                .map(|r: &Running| r.addr)
+                .ok_or("no server")?
+        );
+    }
+    // One client thread: the servers get the other core.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let wants = |w: &str| o.only.iter().any(|x| x == w);
+    if wants("bulk") {
+        bulk(&o, &keys, &running);
+    }
+    if wants("handshakes") {
+        rt.block_on(handshakes(&o, &keys, &running, key.clone()));
+    }
+    if wants("idle") {
+        rt.block_on(idle(&o, &running, key.clone()));
+    }
+    if wants("channels") {
+        rt.block_on(channels(&o, &running, key.clone()));
+    }
+    if wants("scale") {
+        rt.block_on(scale(&o, &running, key.clone()));
+    }
+    drop(running);
+    let _ = std::fs::remove_dir_all(&keys.dir);
+    Ok(())
+}

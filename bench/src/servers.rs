@@ -1,0 +1,179 @@
+//! The servers under test, each started by the tool on loopback with the same host key:
+//! ours and the russh comparison server (this crate's examples, release builds) and
+//! OpenSSH's sshd with its own config (`UsePAM no`).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// ssh-tokio with `ours-bench-server`.
+    Ours,
+    /// OpenSSH's sshd.
+    Sshd,
+    /// russh with `russh-bench-server`.
+    Russh,
+}
+
+impl Kind {
+    /// Short name for tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Ours => "ours",
+            Kind::Sshd => "sshd",
+            Kind::Russh => "russh",
+        }
+    }
+
+    /// Whether the server can answer `zero N` and `sink` from memory.
+    pub fn serves_from_memory(self) -> bool {
+        self != Kind::Sshd
+    }
+}
+
+/// A running server.
+pub struct Running {
+    /// Which one.
+    pub kind: Kind,
+    /// Where it listens.
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+impl Running {
+    /// The server's process id (sshd's listener; its sessions are its descendants).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Files every server shares: a host key and the user's key.
+pub struct Keys {
+    /// Scratch directory.
+    pub dir: PathBuf,
+    /// ed25519 host key (OpenSSH format).
+    pub host_key: PathBuf,
+    /// ed25519 user key (OpenSSH format).
+    pub user_key: PathBuf,
+}
+
+impl Keys {
+    /// Generate both keys with ssh-keygen under `dir`.
+    pub fn create(dir: &Path) -> std::io::Result<Keys> {
+        std::fs::create_dir_all(dir)?;
+        let keygen = |name: &str| -> std::io::Result<PathBuf> {
+            let p = dir.join(name);
+            let _ = std::fs::remove_file(&p);
+            let _ = std::fs::remove_file(p.with_extension("pub"));
+            let ok = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(&p)
+                .status()?
+                .success();
+            if !ok {
+                return Err(std::io::Error::other("ssh-keygen failed"));
+            }
+            Ok(p)
+        };
+        let host_key = keygen("host_key")?;
+        let user_key = keygen("user_key")?;
+        std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys"))?;
+        Ok(Keys {
+            dir: dir.to_owned(),
+            host_key,
+            user_key,
+        })
+    }
+}
+
+fn read_listening_line(child: &mut Child) -> std::io::Result<SocketAddr> {
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdout"))?;
+    let mut line = String::new();
+    BufReader::new(out).read_line(&mut line)?;
+    line.trim()
+        .strip_prefix("listening on ")
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| std::io::Error::other(format!("unexpected first line {line:?}")))
+}
+
+/// Start a server of `kind`; `examples` is the directory holding the release examples.
+pub fn start(kind: Kind, keys: &Keys, examples: &Path) -> std::io::Result<Running> {
+    match kind {
+        Kind::Ours | Kind::Russh => {
+            let bin = examples.join(match kind {
+                Kind::Ours => "ours-bench-server",
+                _ => "russh-bench-server",
+            });
+            let mut child = Command::new(&bin)
+                .arg("127.0.0.1:0")
+                .arg(&keys.host_key)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", bin.display())))?;
+            let addr = read_listening_line(&mut child)?;
+            Ok(Running { kind, addr, child })
+        }
+        Kind::Sshd => start_sshd(keys),
+    }
+}
+
+fn start_sshd(keys: &Keys) -> std::io::Result<Running> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    std::fs::create_dir_all("/run/sshd")?;
+    let config = keys.dir.join("sshd_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {host}\nAuthorizedKeysFile {auth}\n\
+             UsePAM no\nStrictModes no\nPermitRootLogin yes\nPasswordAuthentication no\n\
+             KbdInteractiveAuthentication no\nPidFile {dir}/sshd.pid\nMaxStartups 2000:100:4000\n\
+             MaxSessions 2000\nLogLevel ERROR\nUseDNS no\nPrintMotd no\n",
+            host = keys.host_key.display(),
+            auth = keys.dir.join("authorized_keys").display(),
+            dir = keys.dir.display(),
+        ),
+    )?;
+    let child = Command::new("/usr/sbin/sshd")
+        .args(["-D", "-e", "-f"])
+        .arg(&config)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| {
+            std::io::Error::other(format!(
+                "/usr/sbin/sshd: {e} (apt-get install openssh-server)"
+            ))
+        })?;
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let t = Instant::now();
+    while std::net::TcpStream::connect(addr).is_err() {
+        if t.elapsed() > Duration::from_secs(10) {
+            return Err(std::io::Error::other("sshd did not start listening"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(Running {
+        kind: Kind::Sshd,
+        addr,
+        child,
+    })
+}
