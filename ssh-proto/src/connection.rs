@@ -307,9 +307,10 @@ macro_rules! common_api {
 
         /// Let go of the buffers and queues that are empty now, so a quiet connection
         /// holds as little memory as possible. Cheap; call it when the connection goes
-        /// quiet (the adapters do when a read finds little to do), not per packet: the
-        /// next busy moment allocates them again.
+        /// quiet (the async adapters do each time it goes idle while no data streams
+        /// in), not per packet: the next busy moment allocates them again.
         pub fn shrink_buffers(&mut self) {
+            self.shrink_role();
             self.core.transport.shrink();
             if self.core.events.is_empty() && self.core.events.capacity() > 0 {
                 self.core.events = VecDeque::new();
@@ -424,6 +425,10 @@ pub struct ServerConnection {
 }
 
 impl ServerConnection {
+    fn shrink_role(&mut self) {
+        self.auth.shrink();
+    }
+
     /// A new connection accepted at `now`. Our identification line and KEXINIT are
     /// queued for `poll_transmit` at once.
     pub fn new(config: Arc<ServerConfig>, now: Instant) -> Result<Self, Error> {
@@ -641,6 +646,8 @@ pub struct ClientConnection {
 }
 
 impl ClientConnection {
+    fn shrink_role(&mut self) {}
+
     /// A new connection; our identification line and KEXINIT are queued at once.
     pub fn new(config: Arc<ClientConfig>, now: Instant) -> Result<Self, Error> {
         config.validate()?;

@@ -61,4 +61,3 @@ fn allocations_per_mib_in_a_steady_transfer() {
         blocks / MIB as u64
     );
 }
-

@@ -67,8 +67,8 @@ pub async fn run_connection<H: Handler>(
     admitted: Admitted,
 ) -> io::Result<()> {
     let id = admitted.id();
-    let session: Session<H::ChannelState> =
-        Session::new(config, Instant::now(), admitted).map_err(io::Error::other)?;
+    let session: Box<Session<H::ChannelState>> =
+        Box::new(Session::new(config, Instant::now(), admitted).map_err(io::Error::other)?);
     handler.connected(&session.info());
     let io = TokioIo {
         stream,

@@ -56,6 +56,13 @@ impl ServerAuth {
         }
     }
 
+    /// Let go of the request queue's memory once it is empty.
+    pub(crate) fn shrink(&mut self) {
+        if self.pending.is_empty() && self.pending.capacity() > 0 {
+            self.pending = VecDeque::new();
+        }
+    }
+
     pub(crate) fn authenticated_user(&self) -> Option<&str> {
         self.user.as_deref()
     }

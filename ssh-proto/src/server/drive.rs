@@ -52,13 +52,11 @@ pub enum DriveStep<S> {
 
 /// A session with its buffers: the whole per-connection loop minus the runtime.
 pub struct Driver<S> {
-    session: Session<S>,
+    /// Boxed so that a connection's future stays small: the session lives in one place.
+    session: Box<Session<S>>,
     rx: BytesMut,
     /// Whether reads come in bulk (use [`READ_CHUNK`]) or trickle (use [`SMALL_READ`]).
     streaming: bool,
-    /// Set when a small read left nothing buffered: once the loop runs out of work,
-    /// the session lets go of its empty buffers.
-    quiet: bool,
     tx: Bytes,
     reading: bool,
     /// Set once our side is shut down: until when to wait for the peer's close.
@@ -67,12 +65,11 @@ pub struct Driver<S> {
 
 impl<S: Default + Send + 'static> Driver<S> {
     /// Drive `session`.
-    pub fn new(session: Session<S>) -> Self {
+    pub fn new(session: Box<Session<S>>) -> Self {
         Driver {
             session,
             rx: BytesMut::new(),
             streaming: false,
-            quiet: false,
             tx: Bytes::new(),
             reading: true,
             lingering: None,
@@ -153,8 +150,9 @@ impl<S: Default + Send + 'static> Driver<S> {
                 }
             }
             if !progress {
-                if self.quiet && self.tx.is_empty() {
-                    self.quiet = false;
+                // Going idle: unless data streams in, let the session drop its empty
+                // buffers and queues (cheap; a busy sender allocates once per burst).
+                if !self.streaming && self.tx.is_empty() {
                     self.session.shrink_buffers();
                 }
                 return Poll::Pending;
@@ -180,7 +178,16 @@ impl<S: Default + Send + 'static> Driver<S> {
             self.rx.reserve(want);
         }
         let spare = self.rx.capacity() - self.rx.len();
-        let n = std::task::ready!(io.poll_read(cx, &mut self.rx))?;
+        let n = match io.poll_read(cx, &mut self.rx) {
+            Poll::Ready(r) => r?,
+            Poll::Pending => {
+                // Readiness can be stale: do not hold a buffer while waiting.
+                if self.rx.is_empty() && !self.streaming {
+                    self.rx = BytesMut::new();
+                }
+                return Poll::Pending;
+            }
+        };
         if n == 0 {
             self.reading = false;
             self.session.peer_closed();
@@ -191,7 +198,6 @@ impl<S: Default + Send + 'static> Driver<S> {
         self.streaming = n == spare || n >= SMALL_READ;
         if self.rx.is_empty() && !self.streaming {
             self.rx = BytesMut::new();
-            self.quiet = true;
         }
         Poll::Ready(Ok(()))
     }
@@ -228,7 +234,7 @@ impl<S: Default + Send + 'static> Driver<S> {
 /// and the socket error that ended it, if any. Runtime-neutral: any executor can
 /// await it.
 pub async fn serve<S: Default + Send + 'static, Io: PollIo>(
-    session: Session<S>,
+    session: Box<Session<S>>,
     mut io: Io,
     mut on_call: impl FnMut(Call<S>),
 ) -> (Ended, Option<io::Error>) {

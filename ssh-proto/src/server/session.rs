@@ -322,6 +322,10 @@ impl<S: Default + Send + 'static> Session<S> {
         if self.calls.is_empty() && self.calls.capacity() > 0 {
             self.calls = VecDeque::new();
         }
+        let mut decisions = lock(&self.admitted.shared.decisions);
+        if decisions.is_empty() && decisions.capacity() > 0 {
+            *decisions = VecDeque::new();
+        }
     }
 
     /// Bytes waiting for [`Session::poll_transmit`].
