@@ -127,6 +127,9 @@ impl Client {
                     return Err(fail(format!("disconnected: {description}")));
                 }
             }
+            // What the events made us send (window adjusts, requests, closes) must go
+            // out before waiting for the peer, or both sides wait.
+            self.flush().await?;
             self.read_more().await?;
         }
     }

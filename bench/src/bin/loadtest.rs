@@ -408,20 +408,25 @@ async fn open_many(
     (clients, failures)
 }
 
-async fn idle(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
-    println!("\n### Idle authenticated connections: server memory (PSS of the server and its processes)\n");
+async fn idle(o: &Opts, keys: &Keys, examples: &std::path::Path, key: Arc<PrivateKey>) {
+    println!("\n### Idle authenticated connections: server memory (PSS of the server and its processes; a fresh server per row)\n");
     println!("| connections | server | KiB per connection | failures | ours / best peer |");
     println!("| --- | --- | --- | --- | --- |");
     for &n in &o.idle {
         let mut rows = Vec::new();
-        for s in running {
-            if s.kind == Kind::Sshd && n > 2000 {
+        for &kind in &o.servers {
+            if kind == Kind::Sshd && n > 2000 {
                 eprintln!("idle {n}: sshd skipped (one process per connection; see BENCHMARKS.md)");
                 continue;
             }
-            settle(s);
+            // A fresh server: memory freed by earlier workloads would hide the growth.
+            let Ok(s) = servers::start(kind, keys, examples) else {
+                eprintln!("idle {n}: {} did not start", kind.name());
+                continue;
+            };
+            tokio::time::sleep(Duration::from_millis(300)).await;
             let before = procfs::tree_pss_kib(s.pid());
-            let (clients, failures) = open_many(s, n, key.clone(), 64).await;
+            let (clients, failures) = open_many(&s, n, key.clone(), 64).await;
             tokio::time::sleep(Duration::from_secs(2)).await;
             let after = procfs::tree_pss_kib(s.pid());
             let per = (after.saturating_sub(before)) as f64 / clients.len().max(1) as f64;
@@ -429,7 +434,7 @@ async fn idle(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
             for c in clients {
                 c.close().await;
             }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+            drop(s);
         }
         let ours = rows.iter().find(|r| r.0 == Kind::Ours).map(|r| r.1);
         let best = rows
@@ -531,15 +536,18 @@ async fn channels(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
         } else {
             "head -c 1048576 /dev/zero"
         };
-        let r = async {
+        let run = async {
             let mut c = Client::login(s.addr, client_config(), "root", &key).await?;
             let t = Instant::now();
             let bytes = c.exec_many(o.channels, cmd).await?;
             let secs = t.elapsed().as_secs_f64();
             c.close().await;
             Ok::<_, std::io::Error>((secs, bytes))
-        }
-        .await;
+        };
+        let r = match tokio::time::timeout(Duration::from_secs(120), run).await {
+            Ok(r) => r,
+            Err(_) => Err(std::io::Error::other("did not finish within 120 s")),
+        };
         match r {
             Ok((secs, bytes)) => println!(
                 "| {} | {} | {secs:.2} | {} |",
@@ -603,7 +611,7 @@ fn main() -> Result<(), BoxError> {
         rt.block_on(handshakes(&o, &keys, &running, key.clone()));
     }
     if wants("idle") {
-        rt.block_on(idle(&o, &running, key.clone()));
+        rt.block_on(idle(&o, &keys, &examples, key.clone()));
     }
     if wants("channels") {
         rt.block_on(channels(&o, &running, key.clone()));
