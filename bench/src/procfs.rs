@@ -17,14 +17,21 @@ fn stat_fields(pid: u32) -> Option<Vec<String>> {
 /// CPU seconds of `pid` and its waited-for children (utime + stime + cutime + cstime).
 /// Children that have exited and been reaped are included; live ones are not.
 pub fn cpu_seconds(pid: u32) -> f64 {
+    let (user, system) = cpu_user_system(pid);
+    user + system
+}
+
+/// As [`cpu_seconds`], split into user and system (kernel) time.
+pub fn cpu_user_system(pid: u32) -> (f64, f64) {
     let Some(f) = stat_fields(pid) else {
-        return 0.0;
+        return (0.0, 0.0);
     };
     // After the name: state(0) ppid(1) ... utime(11) stime(12) cutime(13) cstime(14).
-    let t: u64 = (11..=14)
-        .filter_map(|i| f.get(i).and_then(|v| v.parse::<u64>().ok()))
-        .sum();
-    t as f64 / TICKS_PER_SECOND
+    let field = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (
+        (field(11) + field(13)) as f64 / TICKS_PER_SECOND,
+        (field(12) + field(14)) as f64 / TICKS_PER_SECOND,
+    )
 }
 
 /// The pids of `pid`'s descendants.

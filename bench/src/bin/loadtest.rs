@@ -119,9 +119,12 @@ struct BulkRow {
     server: Kind,
     mbps: f64,
     cpu_per_gb: f64,
+    /// The kernel's share of the server's CPU time.
+    system_share: f64,
 }
 
-/// One OpenSSH transfer of `size` bytes; (MB/s, server CPU seconds per GB).
+/// One OpenSSH transfer of `size` bytes; (MB/s, server CPU seconds per GB, the
+/// kernel's share of that CPU time).
 fn bulk_once(
     keys: &Keys,
     s: &Running,
@@ -130,7 +133,7 @@ fn bulk_once(
     down: bool,
     memory: bool,
     size: u64,
-) -> Result<(f64, f64), BoxError> {
+) -> Result<(f64, f64, f64), BoxError> {
     let command = match (down, memory) {
         (true, false) => format!("head -c {size} /dev/zero"),
         (true, true) => format!("zero {size}"),
@@ -138,7 +141,7 @@ fn bulk_once(
         (false, true) => "sink".into(),
     };
     settle(s);
-    let cpu0 = procfs::cpu_seconds(s.pid());
+    let (user0, system0) = procfs::cpu_user_system(s.pid());
     let t = Instant::now();
     let mut child = Command::new("ssh")
         .args(ssh_args(keys, s, cipher, mac))
@@ -179,8 +182,11 @@ fn bulk_once(
         .into());
     }
     settle(s);
-    let cpu = procfs::cpu_seconds(s.pid()) - cpu0;
-    Ok((size as f64 / secs / 1e6, cpu / (size as f64 / 1e9)))
+    let (user1, system1) = procfs::cpu_user_system(s.pid());
+    let (user, system) = (user1 - user0, system1 - system0);
+    let cpu = user + system;
+    let share = if cpu > 0.0 { system / cpu } else { 0.0 };
+    Ok((size as f64 / secs / 1e6, cpu / (size as f64 / 1e9), share))
 }
 
 const BULK_SUITES: &[(&str, Option<&str>)] = &[
@@ -195,8 +201,8 @@ fn bulk(o: &Opts, keys: &Keys, running: &[Running]) {
         "\n### Bulk transfer, OpenSSH client, {} bytes each\n",
         o.size
     );
-    println!("| cipher | direction | source | server | MB/s | server CPU s/GB | ours / best peer (MB/s; CPU) |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| cipher | direction | source | server | MB/s | server CPU s/GB | of it kernel | ours / best peer (MB/s; CPU) |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (cipher, mac) in BULK_SUITES {
         let label = match mac {
             Some(m) => format!("{cipher} + {m}"),
@@ -210,10 +216,11 @@ fn bulk(o: &Opts, keys: &Keys, running: &[Running]) {
                         continue;
                     }
                     match bulk_once(keys, s, cipher, *mac, down, memory, o.size) {
-                        Ok((mbps, cpu_per_gb)) => rows.push(BulkRow {
+                        Ok((mbps, cpu_per_gb, system_share)) => rows.push(BulkRow {
                             server: s.kind,
                             mbps,
                             cpu_per_gb,
+                            system_share,
                         }),
                         Err(e) => eprintln!("bulk {label} {}: {e}", s.kind.name()),
                     }
@@ -230,12 +237,13 @@ fn bulk(o: &Opts, keys: &Keys, running: &[Running]) {
                         _ => String::new(),
                     };
                     println!(
-                        "| {label} | {} | {} | {} | {:.0} | {:.3} | {ratio} |",
+                        "| {label} | {} | {} | {} | {:.0} | {:.3} | {:.0}% | {ratio} |",
                         if down { "down" } else { "up" },
                         if memory { "memory" } else { "process" },
                         r.server.name(),
                         r.mbps,
-                        r.cpu_per_gb
+                        r.cpu_per_gb,
+                        r.system_share * 100.0
                     );
                 }
             }
