@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use ssh_proto::testing::{seeded_configs, Pair};
+use ssh_proto::testing::{plain_packet, seeded_configs, Pair};
 use ssh_proto::wire::message::Message;
 use ssh_proto::{AuthDecision, ChannelKind, ChannelRequest, Event, PublicKey, ServerConnection};
 
@@ -55,20 +55,6 @@ pub fn server_from_first_byte(data: &[u8]) {
     }
     while conn.poll_event().is_some() {}
     while conn.poll_transmit().is_some() {}
-}
-
-/// An unencrypted packet (before the first NEWKEYS) around `payload`.
-fn plain_packet(payload: &[u8]) -> Vec<u8> {
-    let mut pad = 8 - (5 + payload.len()) % 8;
-    if pad < 4 {
-        pad += 8;
-    }
-    let mut v = Vec::with_capacity(5 + payload.len() + pad);
-    v.extend_from_slice(&((1 + payload.len() + pad) as u32).to_be_bytes());
-    v.push(pad as u8);
-    v.extend_from_slice(payload);
-    v.extend(std::iter::repeat_n(0u8, pad));
-    v
 }
 
 /// Every key exchange method's messages, hostile: the first byte picks the method

@@ -41,6 +41,21 @@ pub struct Pair {
     pub client_error: Option<Error>,
 }
 
+/// An unencrypted packet (as sent before the first NEWKEYS) around `payload`, with
+/// zero padding: for tests and fuzz targets that speak raw protocol to a server.
+pub fn plain_packet(payload: &[u8]) -> Vec<u8> {
+    let mut pad = 8 - (5 + payload.len()) % 8;
+    if pad < 4 {
+        pad += 8;
+    }
+    let mut v = Vec::with_capacity(5 + payload.len() + pad);
+    v.extend_from_slice(&((1 + payload.len() + pad) as u32).to_be_bytes());
+    v.push(pad as u8);
+    v.extend_from_slice(payload);
+    v.extend(std::iter::repeat_n(0u8, pad));
+    v
+}
+
 /// Deterministic configs: a seeded ed25519 host key, seeded RNGs.
 pub fn seeded_configs(seed: u64) -> Result<(ServerConfig, ClientConfig), Error> {
     let host = PrivateKey::generate_ed25519(&SeededRng::new(seed ^ 0x5eed))?;

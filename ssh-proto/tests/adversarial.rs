@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::BytesMut;
-use ssh_proto::testing::{seeded_configs, Pair};
+use ssh_proto::testing::{plain_packet, seeded_configs, Pair};
 use ssh_proto::*;
 
 mod common;
@@ -18,20 +18,6 @@ fn put_str(v: &mut Vec<u8>, s: &[u8]) {
 
 fn put_u32(v: &mut Vec<u8>, n: u32) {
     v.extend_from_slice(&n.to_be_bytes());
-}
-
-/// An unencrypted packet (before NEWKEYS) around `payload`.
-fn plain_packet(payload: &[u8]) -> Vec<u8> {
-    let mut pad = 8 - (5 + payload.len()) % 8;
-    if pad < 4 {
-        pad += 8;
-    }
-    let mut v = Vec::new();
-    put_u32(&mut v, (1 + payload.len() + pad) as u32);
-    v.push(pad as u8);
-    v.extend_from_slice(payload);
-    v.extend(std::iter::repeat_n(0u8, pad));
-    v
 }
 
 fn channel_open_session(sender: u32) -> Vec<u8> {

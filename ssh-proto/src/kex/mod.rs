@@ -48,7 +48,7 @@ pub enum KexAlg {
 }
 
 impl KexAlg {
-    /// Every supported method, most preferred first.
+    /// Every supported method, most preferred first; the SHA-1 methods come last.
     pub const ALL: &'static [KexAlg] = &[
         KexAlg::Curve25519Sha256,
         KexAlg::Curve25519Sha256Libssh,
@@ -64,18 +64,9 @@ impl KexAlg {
         KexAlg::DhGroup1Sha1,
     ];
 
-    /// The methods offered unless configured otherwise: all but the SHA-1 ones.
-    pub const DEFAULT: &'static [KexAlg] = &[
-        KexAlg::Curve25519Sha256,
-        KexAlg::Curve25519Sha256Libssh,
-        KexAlg::EcdhNistp256,
-        KexAlg::EcdhNistp384,
-        KexAlg::EcdhNistp521,
-        KexAlg::DhGroupExchangeSha256,
-        KexAlg::DhGroup16Sha512,
-        KexAlg::DhGroup18Sha512,
-        KexAlg::DhGroup14Sha256,
-    ];
+    /// The methods offered unless configured otherwise: [`KexAlg::ALL`] without the
+    /// SHA-1 methods at its end.
+    pub const DEFAULT: &'static [KexAlg] = Self::ALL.split_at(Self::ALL.len() - 3).0;
 
     /// The SSH name.
     pub fn name(self) -> &'static str {
@@ -275,4 +266,20 @@ pub(crate) trait KexMethod: Send {
         body: &Bytes,
         ctx: &ExchangeContext<'_>,
     ) -> Result<KexStep, Error>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_all_but_the_sha1_methods() {
+        assert_eq!(KexAlg::DEFAULT.len(), 9);
+        assert!(KexAlg::DEFAULT.iter().all(|k| k.hash() != HashAlg::Sha1));
+        let sha1 = KexAlg::ALL
+            .iter()
+            .filter(|k| k.hash() == HashAlg::Sha1)
+            .count();
+        assert_eq!(KexAlg::DEFAULT.len() + sha1, KexAlg::ALL.len());
+    }
 }
