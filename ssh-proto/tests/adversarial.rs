@@ -448,6 +448,28 @@ fn ecdh_points_off_the_curve_fail_the_key_exchange() {
     }
 }
 
+// A second key-exchange method message after the method finished (before NEWKEYS)
+// is refused for every method family, not computed again.
+#[test]
+fn a_repeated_key_exchange_message_is_refused() {
+    let mut x25519 = vec![30u8];
+    let mut point = vec![9u8];
+    point.extend([0u8; 31]);
+    put_str(&mut x25519, &point);
+    let dh = vec![30u8, 0, 0, 0, 1, 2];
+    for (kex, init) in [
+        (KexAlg::Curve25519Sha256, x25519),
+        (KexAlg::DhGroup14Sha256, dh),
+    ] {
+        let (server, r) = hostile_key_exchange(200, kex, &[init.clone(), init]);
+        assert!(
+            matches!(r, Err(Error::UnexpectedMessage { msg: 30, .. })),
+            "{kex:?}: {r:?}"
+        );
+        assert!(server.is_closed());
+    }
+}
+
 // 6. Go CVE-2020-9283 / CVE-2021-43565: malformed keys and signatures are typed
 // errors or refusals, never panics.
 #[test]

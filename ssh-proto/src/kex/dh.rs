@@ -80,7 +80,6 @@ pub(crate) struct FixedGroupDh {
     group: Group,
     hash: HashAlg,
     ours: Option<KeyPair>,
-    done: bool,
 }
 
 impl FixedGroupDh {
@@ -89,7 +88,6 @@ impl FixedGroupDh {
             group: Group::from_modp(group),
             hash,
             ours: None,
-            done: false,
         }
     }
 
@@ -117,12 +115,6 @@ impl KexMethod for FixedGroupDh {
         body: &Bytes,
         ctx: &ExchangeContext<'_>,
     ) -> Result<KexStep, Error> {
-        if self.done {
-            return Err(Error::UnexpectedMessage {
-                msg: code,
-                state: "finished key exchange",
-            });
-        }
         let mut r = Reader::new(body);
         match (code, ctx.host_key) {
             (KEXDH_INIT, Some(_)) => {
@@ -130,7 +122,6 @@ impl KexMethod for FixedGroupDh {
                 r.finish()?;
                 let ours = KeyPair::generate(&self.group, ctx)?;
                 let k = ours.agree(&self.group, e)?;
-                self.done = true;
                 let f = ours.public;
                 self.signed(e, &f, k).server_reply(ctx, KEXDH_REPLY, |w| {
                     w.mpint_unsigned(&f);
@@ -146,7 +137,6 @@ impl KexMethod for FixedGroupDh {
                     .take()
                     .ok_or(Error::Protocol("DH reply before init"))?;
                 let k = ours.agree(&self.group, f)?;
-                self.done = true;
                 self.signed(&ours.public, f, k).client_verify(ctx, k_s, sig)
             }
             _ => Err(Error::UnexpectedMessage {

@@ -53,7 +53,6 @@ pub(crate) struct Ecdh {
     curve: Curve,
     hash: HashAlg,
     ours: Option<(agreement::PrivateKey, Vec<u8>)>,
-    done: bool,
 }
 
 impl Ecdh {
@@ -62,7 +61,6 @@ impl Ecdh {
             curve,
             hash,
             ours: None,
-            done: false,
         }
     }
 
@@ -130,12 +128,6 @@ impl KexMethod for Ecdh {
         body: &Bytes,
         ctx: &ExchangeContext<'_>,
     ) -> Result<KexStep, Error> {
-        if self.done {
-            return Err(Error::UnexpectedMessage {
-                msg: code,
-                state: "finished key exchange",
-            });
-        }
         let mut r = Reader::new(body);
         match (code, ctx.host_key) {
             (KEX_ECDH_INIT, Some(_)) => {
@@ -143,7 +135,6 @@ impl KexMethod for Ecdh {
                 r.finish()?;
                 let (ours, q_s) = self.ephemeral(ctx)?;
                 let k = self.shared(&ours, q_c)?;
-                self.done = true;
                 let signed = Signed::new(self.hash, Self::values(q_c, &q_s), k);
                 signed.server_reply(ctx, KEX_ECDH_REPLY, |w| {
                     w.string(&q_s);
@@ -159,7 +150,6 @@ impl KexMethod for Ecdh {
                     .as_ref()
                     .ok_or(Error::Protocol("ECDH reply before init"))?;
                 let k = self.shared(ours, q_s)?;
-                self.done = true;
                 Signed::new(self.hash, Self::values(q_c, q_s), k).client_verify(ctx, k_s, sig)
             }
             _ => Err(Error::UnexpectedMessage {

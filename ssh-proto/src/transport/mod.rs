@@ -608,10 +608,12 @@ impl Transport {
             run.ignore_next = false;
             return Ok(());
         }
+        // A method that has finished is not put back: any later method message is
+        // refused here, for every method alike.
         let Some(mut method) = run.method.take() else {
             return Err(Error::UnexpectedMessage {
                 msg: code,
-                state: "key exchange not negotiated",
+                state: "key exchange method not running",
             });
         };
         let body = payload.slice(1..);
@@ -619,11 +621,11 @@ impl Transport {
             let ctx = self.exchange_context()?;
             method.handle(code, &body, &ctx)
         };
-        if let Some(run) = self.kex.as_mut() {
-            run.method = Some(method);
-        }
         match step? {
             KexStep::Continue(msgs) => {
+                if let Some(run) = self.kex.as_mut() {
+                    run.method = Some(method);
+                }
                 for m in msgs {
                     self.write_now(&m)?;
                 }
