@@ -197,7 +197,18 @@ impl Channel<'_> {
 
     /// Send on a given stream.
     pub fn send_stream(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, Error> {
-        let n = self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport))?;
+        let n = self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport, true))?;
+        self.core.app_active |= n > 0;
+        Ok(n)
+    }
+
+    /// Send on a given stream only what goes out as packets at once (the peer's window
+    /// and the output high-water mark allow it); nothing is copied into the channel's
+    /// send buffer. For callers that keep their own buffer and offer the rest again
+    /// after the next [`ServerConnection::poll_transmit`] or window adjust; an
+    /// `Event::ChannelWritable` follows when less than offered was taken.
+    pub fn send_now(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, Error> {
+        let n = self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport, false))?;
         self.core.app_active |= n > 0;
         Ok(n)
     }

@@ -155,7 +155,7 @@ fn write_data(
         },
         chunk.len(),
     );
-    tx.send_with(|o| {
+    tx.send_with(13 + chunk.len(), |o| {
         match code {
             None => o.put_u8(CHANNEL_DATA),
             Some(_) => o.put_u8(CHANNEL_EXTENDED_DATA),
@@ -612,6 +612,7 @@ impl ChannelTable {
         stream: DataStream,
         data: &[u8],
         tx: &mut Transport,
+        buffer: bool,
     ) -> Result<usize, Error> {
         let high_water = self.limits.output_high_water;
         let cap = self.limits.channel_send_buffer;
@@ -643,7 +644,11 @@ impl ChannelTable {
                 done += n;
             }
         }
-        let room = cap.saturating_sub(c.buffered());
+        let room = if buffer {
+            cap.saturating_sub(c.buffered())
+        } else {
+            0
+        };
         let take = room.min(data.len() - done);
         match stream {
             DataStream::Normal => c.out_normal.extend_from_slice(&data[done..done + take]),

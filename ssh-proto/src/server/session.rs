@@ -613,7 +613,7 @@ impl<S: Default + Send + 'static> Session<S> {
             let mut progressed = false;
             for (idx, stream) in [(0, DataStream::Normal), (1, DataStream::Stderr)] {
                 if !s.out[idx].is_empty() {
-                    if let Ok(n) = ch.send_stream(stream, &s.out[idx]) {
+                    if let Ok(n) = ch.send_now(stream, &s.out[idx]) {
                         s.out[idx].advance(n);
                         progressed |= n > 0;
                     }

@@ -7,6 +7,7 @@
 mod derive;
 pub mod log;
 pub mod negotiate;
+mod output;
 mod packet;
 mod version;
 
@@ -26,6 +27,7 @@ use crate::wire::message::{KexInit, Message};
 
 pub use negotiate::Negotiated;
 use negotiate::{EXT_INFO_C, STRICT_C, STRICT_S};
+use output::SealedOutput;
 use packet::{PacketReader, PacketWriter};
 use version::VersionReader;
 
@@ -66,7 +68,7 @@ pub(crate) struct Transport {
     peer_version: Option<String>,
     reader: PacketReader,
     writer: PacketWriter,
-    out: BytesMut,
+    out: SealedOutput,
     held: VecDeque<Bytes>,
     held_bytes: usize,
     kex: Option<Box<KexRun>>,
@@ -109,7 +111,7 @@ impl Transport {
             peer_version: None,
             reader: PacketReader::new(),
             writer: PacketWriter::new(),
-            out: BytesMut::new(),
+            out: SealedOutput::new(),
             held: VecDeque::new(),
             held_bytes: 0,
             kex: None,
@@ -129,8 +131,9 @@ impl Transport {
             broken_keep_send_seq: false,
             our_version,
         };
-        t.out.extend_from_slice(t.our_version.as_bytes());
-        t.out.extend_from_slice(b"\r\n");
+        let line = t.out.room_for(t.our_version.len() + 2);
+        line.extend_from_slice(t.our_version.as_bytes());
+        line.extend_from_slice(b"\r\n");
         t.start_kex()?;
         Ok(t)
     }
@@ -189,9 +192,8 @@ impl Transport {
     /// The next chunk of bytes for the socket.
     /// Let go of buffers that are empty now (a quiet connection keeps none).
     pub(crate) fn shrink(&mut self) {
-        if self.out.is_empty() && self.out.capacity() > 0 {
-            self.out = BytesMut::new();
-        }
+        self.out.shrink();
+        self.writer.shrink();
         if self.events.is_empty() && self.events.capacity() > 0 {
             self.events = VecDeque::new();
         }
@@ -201,11 +203,7 @@ impl Transport {
     }
 
     pub(crate) fn poll_transmit(&mut self) -> Option<Bytes> {
-        if self.out.is_empty() {
-            None
-        } else {
-            Some(self.out.split().freeze())
-        }
+        self.out.pop()
     }
 
     pub(crate) fn poll_timeout(&self) -> Option<Instant> {
@@ -303,9 +301,10 @@ impl Transport {
     /// Write a packet now, bypassing the hold that applies during key exchange.
     fn write_now(&mut self, payload: &[u8]) -> Result<(), Error> {
         log::packet(&self.cfg.log, "out", payload);
-        self.writer.write_with(&mut self.out, &*self.cfg.rng, |o| {
-            o.extend_from_slice(payload)
-        })
+        self.writer
+            .write_with(&mut self.out, &*self.cfg.rng, payload.len(), |o| {
+                o.extend_from_slice(payload)
+            })
     }
 
     /// Queue a service-layer payload: sent now, or held until our NEWKEYS if a key
@@ -332,13 +331,18 @@ impl Transport {
         &self.cfg.log
     }
 
-    /// Write a payload built in place (channel data). Only valid when `can_send()`.
-    pub(crate) fn send_with(&mut self, fill: impl FnOnce(&mut BytesMut)) -> Result<(), Error> {
+    /// Write a payload of about `payload_hint` bytes built in place (channel data).
+    /// Only valid when `can_send()`.
+    pub(crate) fn send_with(
+        &mut self,
+        payload_hint: usize,
+        fill: impl FnOnce(&mut BytesMut),
+    ) -> Result<(), Error> {
         if !self.can_send() {
             return Err(Error::InvalidState("transport cannot send now"));
         }
         self.writer
-            .write_with(&mut self.out, &*self.cfg.rng, fill)?;
+            .write_with(&mut self.out, &*self.cfg.rng, payload_hint, fill)?;
         self.maybe_rekey()
     }
 

@@ -3,6 +3,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::output::SealedOutput;
 use crate::crypto::cipher::PacketProtection;
 use crate::crypto::rng::Rng;
 use crate::error::Error;
@@ -76,11 +77,42 @@ impl PacketReader {
     }
 }
 
+/// Random bytes drawn per pool refill: padding is 4 to 35 bytes a packet, so one RNG
+/// call serves a few dozen packets (a call costs as much as sealing 1 KiB).
+const PADDING_POOL: usize = 512;
+/// Header, padding and MAC tag around a payload, at most.
+const PACKET_OVERHEAD: usize = 5 + 2 * 16 + 64;
+
+/// Random padding bytes fetched from the RNG in blocks.
+#[derive(Default)]
+struct PaddingPool {
+    bytes: Option<Box<[u8; PADDING_POOL]>>,
+    used: usize,
+}
+
+impl PaddingPool {
+    fn fill(&mut self, rng: &dyn Rng, dest: &mut [u8]) -> Result<(), Error> {
+        let pool = match &mut self.bytes {
+            Some(p) if PADDING_POOL - self.used >= dest.len() => p,
+            slot => {
+                let p = slot.get_or_insert_with(|| Box::new([0; PADDING_POOL]));
+                rng.fill(&mut p[..])?;
+                self.used = 0;
+                p
+            }
+        };
+        dest.copy_from_slice(&pool[self.used..self.used + dest.len()]);
+        self.used += dest.len();
+        Ok(())
+    }
+}
+
 /// The sending half: frames payloads and seals them in place into one output buffer.
 pub(crate) struct PacketWriter {
     pub(crate) prot: PacketProtection,
     pub(crate) seq: u32,
     pub(crate) bytes: u64,
+    padding: PaddingPool,
 }
 
 impl PacketWriter {
@@ -89,16 +121,25 @@ impl PacketWriter {
             prot: PacketProtection::plain(),
             seq: 0,
             bytes: 0,
+            padding: PaddingPool::default(),
         }
     }
 
-    /// Append one sealed packet whose payload `fill` writes straight into `out`.
+    /// Let go of the padding pool (a quiet connection keeps none).
+    pub(crate) fn shrink(&mut self) {
+        self.padding = PaddingPool::default();
+    }
+
+    /// Append one sealed packet whose payload (about `payload_hint` bytes) `fill`
+    /// writes straight into the output buffer.
     pub(crate) fn write_with(
         &mut self,
-        out: &mut BytesMut,
+        output: &mut SealedOutput,
         rng: &dyn Rng,
+        payload_hint: usize,
         fill: impl FnOnce(&mut BytesMut),
     ) -> Result<(), Error> {
+        let out = output.room_for(payload_hint + PACKET_OVERHEAD);
         let start = out.len();
         out.put_bytes(0, 5);
         fill(out);
@@ -118,7 +159,7 @@ impl PacketWriter {
         out[start + 4] = pad as u8;
         let pad_start = out.len();
         out.put_bytes(0, pad);
-        rng.fill(&mut out[pad_start..])?;
+        self.padding.fill(rng, &mut out[pad_start..])?;
         let tag_len = self.prot.tag_len();
         let body_end = out.len();
         out.put_bytes(0, tag_len);
@@ -163,6 +204,46 @@ mod tests {
         v
     }
 
+    /// Seal one packet and append its bytes to `wire`.
+    fn seal_into(
+        w: &mut PacketWriter,
+        wire: &mut BytesMut,
+        rng: &dyn super::Rng,
+        fill: impl FnOnce(&mut BytesMut),
+    ) {
+        let mut out = SealedOutput::new();
+        w.write_with(&mut out, rng, 0, fill).unwrap();
+        while let Some(b) = out.pop() {
+            wire.extend_from_slice(&b);
+        }
+    }
+
+    #[test]
+    fn padding_is_random_and_one_rng_call_serves_many_packets() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Counting(AtomicUsize, SeededRng);
+        impl super::Rng for Counting {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+                self.0.fetch_add(1, Ordering::Relaxed);
+                self.1.fill(dest)
+            }
+        }
+        let rng = Counting(AtomicUsize::new(0), SeededRng::new(9));
+        let mut w = PacketWriter::new();
+        let mut wire = BytesMut::new();
+        for _ in 0..100 {
+            seal_into(&mut w, &mut wire, &rng, |o| o.extend_from_slice(&[7; 20]));
+        }
+        // Plain packets of 20 bytes: 4 + 1 + 20 + 7 padding = 32 each.
+        assert_eq!(wire.len(), 3200);
+        assert!(rng.0.load(Ordering::Relaxed) <= 2);
+        let pads: Vec<&[u8]> = wire.chunks(32).map(|p| &p[25..]).collect();
+        assert!(pads.iter().all(|p| p.len() == 7));
+        assert_ne!(pads[0], pads[1], "each packet gets fresh padding bytes");
+        w.shrink();
+        assert!(w.padding.bytes.is_none());
+    }
+
     proptest! {
         #[test]
         fn seal_open_round_trip_every_suite(payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..600), 1..6)) {
@@ -171,7 +252,7 @@ mod tests {
                 let (mut w, mut r) = pair(c, m);
                 let mut wire = BytesMut::new();
                 for p in &payloads {
-                    w.write_with(&mut wire, &rng, |o| o.extend_from_slice(p)).unwrap();
+                    seal_into(&mut w, &mut wire, &rng, |o| o.extend_from_slice(p));
                 }
                 // Feed in two halves to exercise partial reads.
                 let mut rx = BytesMut::new();
@@ -192,7 +273,7 @@ mod tests {
             for (c, m) in suites() {
                 let (mut w, mut r) = pair(c, m);
                 let mut wire = BytesMut::new();
-                w.write_with(&mut wire, &rng, |o| o.extend_from_slice(b"some payload bytes")).unwrap();
+                seal_into(&mut w, &mut wire, &rng, |o| o.extend_from_slice(b"some payload bytes"));
                 let i = pos.index(wire.len());
                 wire[i] ^= 1 << bit;
                 let res = r.read(&mut wire, 1 << 18);
@@ -221,7 +302,7 @@ mod tests {
         for (c, m) in suites() {
             let (mut w, mut r) = pair(c, m);
             let mut wire = BytesMut::new();
-            w.write_with(&mut wire, &rng, |_| {}).unwrap();
+            seal_into(&mut w, &mut wire, &rng, |_| {});
             assert_eq!(
                 r.read(&mut wire, 1 << 18),
                 Err(Error::BadPadding),
@@ -230,8 +311,7 @@ mod tests {
             // Every short prefix waits for more bytes or fails: it never panics.
             let (mut w, _) = pair(c, m);
             let mut full = BytesMut::new();
-            w.write_with(&mut full, &rng, |o| o.extend_from_slice(b"x"))
-                .unwrap();
+            seal_into(&mut w, &mut full, &rng, |o| o.extend_from_slice(b"x"));
             for cut in 0..full.len() {
                 let (_, mut r) = pair(c, m);
                 let mut part = BytesMut::from(&full[..cut]);
