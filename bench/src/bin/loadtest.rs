@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use ssh_bench::client::Client;
 use ssh_bench::procfs;
 use ssh_bench::servers::{self, Keys, Kind, Running};
+use ssh_proto::crypto::raw::RawSealer;
 use ssh_proto::{CipherAlg, ClientConfig, MacAlg, PrivateKey};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -196,14 +197,67 @@ const BULK_SUITES: &[(&str, Option<&str>)] = &[
     ("aes128-ctr", Some("hmac-sha2-256-etm@openssh.com")),
 ];
 
+/// The suite's algorithms in our types.
+fn suite_algs(cipher: &str, mac: Option<&str>) -> (CipherAlg, Option<MacAlg>) {
+    let c = *CipherAlg::ALL
+        .iter()
+        .find(|c| c.name() == cipher)
+        .expect("a cipher we speak");
+    let m = mac.map(|m| {
+        *MacAlg::ALL
+            .iter()
+            .find(|a| a.name() == m)
+            .expect("a MAC we speak")
+    });
+    (c, m)
+}
+
+/// CPU seconds per GB of the bare aws-lc-rs primitive for a suite on this machine now
+/// (32 KiB buffers, 1 GiB, this thread's CPU time in microseconds from getrusage).
+fn raw_cipher_secs_per_gb(cipher: &str, mac: Option<&str>) -> f64 {
+    use nix::sys::resource::{getrusage, UsageWho};
+    const BUF: usize = 32 * 1024;
+    const TOTAL: usize = 1 << 30;
+    let thread_cpu = || {
+        getrusage(UsageWho::RUSAGE_THREAD)
+            .map(|u| {
+                let (a, b) = (u.user_time(), u.system_time());
+                (a.tv_sec() + b.tv_sec()) as f64 + (a.tv_usec() + b.tv_usec()) as f64 / 1e6
+            })
+            .unwrap_or(0.0)
+    };
+    let (c, m) = suite_algs(cipher, mac);
+    let raw = RawSealer::new(c, m).expect("raw primitive");
+    let mut buf = vec![0u8; BUF];
+    let t0 = thread_cpu();
+    let mut sink = 0u8;
+    for _ in 0..TOTAL / BUF {
+        sink ^= raw.seal(&mut buf);
+    }
+    std::hint::black_box(sink);
+    (thread_cpu() - t0) / (TOTAL as f64 / 1e9)
+}
+
 fn bulk(o: &Opts, keys: &Keys, running: &[Running]) {
+    println!("\n### Raw cipher cost on this machine in this run (aws-lc-rs, one core)\n");
+    println!("| suite | raw primitive CPU s/GB |");
+    println!("| --- | --- |");
+    let mut raw = Vec::new();
+    for (cipher, mac) in BULK_SUITES {
+        let r = raw_cipher_secs_per_gb(cipher, *mac);
+        println!(
+            "| {cipher}{} | {r:.3} |",
+            mac.map(|m| format!(" + {m}")).unwrap_or_default()
+        );
+        raw.push(r);
+    }
     println!(
         "\n### Bulk transfer, OpenSSH client, {} bytes each\n",
         o.size
     );
-    println!("| cipher | direction | source | server | MB/s | server CPU s/GB | of it kernel | ours / best peer (MB/s; CPU) |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
-    for (cipher, mac) in BULK_SUITES {
+    println!("| cipher | direction | source | server | MB/s | server CPU s/GB | of it kernel | user CPU / raw cipher | ours / best peer (MB/s; CPU) |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for ((cipher, mac), raw) in BULK_SUITES.iter().zip(raw) {
         let label = match mac {
             Some(m) => format!("{cipher} + {m}"),
             None => cipher.to_string(),
@@ -237,13 +291,14 @@ fn bulk(o: &Opts, keys: &Keys, running: &[Running]) {
                         _ => String::new(),
                     };
                     println!(
-                        "| {label} | {} | {} | {} | {:.0} | {:.3} | {:.0}% | {ratio} |",
+                        "| {label} | {} | {} | {} | {:.0} | {:.3} | {:.0}% | {:.2} | {ratio} |",
                         if down { "down" } else { "up" },
                         if memory { "memory" } else { "process" },
                         r.server.name(),
                         r.mbps,
                         r.cpu_per_gb,
-                        r.system_share * 100.0
+                        r.system_share * 100.0,
+                        r.cpu_per_gb * (1.0 - r.system_share) / raw,
                     );
                 }
             }

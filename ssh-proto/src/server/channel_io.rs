@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 use bytes::{Buf, Bytes, BytesMut};
 
 use super::wakeup::Wakeup;
-use crate::channel::WindowState;
+use crate::channel::{ChannelId, WindowState};
 
 /// Bytes a stream buffers before its writer waits for the connection to take them.
 pub const STREAM_OUT_CAP: usize = 256 * 1024;
@@ -42,6 +42,8 @@ pub(crate) struct Shared {
     pub(crate) commands: VecDeque<Command>,
     /// The latest window figures, for the registry.
     pub(crate) window: WindowState,
+    /// Whether the channel is on its connection's list of channels with news.
+    pub(crate) queued: bool,
 }
 
 impl Shared {
@@ -70,13 +72,15 @@ impl Shared {
 pub(crate) struct Link {
     pub(crate) shared: Arc<Mutex<Shared>>,
     pub(crate) wake_conn: Arc<Wakeup>,
+    pub(crate) id: ChannelId,
 }
 
 impl Link {
-    pub(crate) fn new(wake_conn: Arc<Wakeup>) -> Self {
+    pub(crate) fn new(wake_conn: Arc<Wakeup>, id: ChannelId) -> Self {
         Link {
             shared: Arc::new(Mutex::new(Shared::default())),
             wake_conn,
+            id,
         }
     }
 
@@ -84,9 +88,22 @@ impl Link {
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Tell the connection this channel has news; `s` is the locked shared state.
+    /// The list is taken without this lock, so the two locks never nest the other way.
+    fn notify(&self, mut s: MutexGuard<'_, Shared>) {
+        let first = !std::mem::replace(&mut s.queued, true);
+        drop(s);
+        if first {
+            self.wake_conn.notify_channel(self.id);
+        } else {
+            self.wake_conn.notify();
+        }
+    }
+
     fn command(&self, c: Command) {
-        self.lock().commands.push_back(c);
-        self.wake_conn.notify();
+        let mut s = self.lock();
+        s.commands.push_back(c);
+        self.notify(s);
     }
 
     /// Queue up to the free room of `buf` on output `idx` without waiting; returns
@@ -100,9 +117,8 @@ impl Link {
             .saturating_sub(s.out[idx].len())
             .min(buf.len());
         s.out[idx].extend_from_slice(&buf[..n]);
-        drop(s);
         if n > 0 {
-            self.wake_conn.notify();
+            self.notify(s);
         }
         Some(n)
     }
@@ -127,8 +143,7 @@ impl Link {
         }
         let n = room.min(buf.len());
         s.out[idx].extend_from_slice(&buf[..n]);
-        drop(s);
-        self.wake_conn.notify();
+        self.notify(s);
         Poll::Ready(Ok(n))
     }
 
@@ -206,8 +221,7 @@ impl ChannelIo {
         }
         if n > 0 {
             s.consumed += n;
-            drop(s);
-            self.link.wake_conn.notify();
+            self.link.notify(s);
             return Poll::Ready(Ok(n));
         }
         if s.eof || s.closed || buf.is_empty() {
@@ -299,7 +313,7 @@ mod tests {
     #[test]
     fn reads_count_consumed_bytes_and_writes_stop_at_the_cap() {
         let wake = Arc::new(Wakeup::new());
-        let link = Link::new(wake.clone());
+        let link = Link::new(wake.clone(), ChannelId(0));
         let mut io = ChannelIo { link: link.clone() };
         let mut cx = Context::from_waker(Waker::noop());
         let mut buf = [0u8; 4];
@@ -337,7 +351,7 @@ mod tests {
                 self.0.fetch_add(1, Ordering::SeqCst);
             }
         }
-        let link = Link::new(Arc::new(Wakeup::new()));
+        let link = Link::new(Arc::new(Wakeup::new()), ChannelId(0));
         let io = ChannelIo { link: link.clone() };
         let (out, err) = (io.stdout_writer(), io.stderr());
         let full = vec![0u8; STREAM_OUT_CAP];

@@ -232,11 +232,18 @@ pub struct Session<S> {
     calls: VecDeque<Call<S>>,
     ended: Option<Ended>,
     peer_version_seen: bool,
+    /// Channels that still hold stream output the connection did not take.
+    backlog: Vec<ChannelId>,
+    /// Scratch list of channels to visit in one pass (kept for its allocation).
+    visit: Vec<ChannelId>,
+    /// Pending output above which no channel can send (the core's high-water mark).
+    high_water: usize,
 }
 
 impl<S: Default + Send + 'static> Session<S> {
     /// Start the connection: our identification line and KEXINIT are queued at once.
     pub fn new(config: Arc<ServerConfig>, now: Instant, admitted: Admitted) -> Result<Self, Error> {
+        let high_water = config.transport.limits.output_high_water;
         Ok(Session {
             conn: ServerConnection::new(config, now)?,
             admitted,
@@ -244,6 +251,9 @@ impl<S: Default + Send + 'static> Session<S> {
             calls: VecDeque::new(),
             ended: None,
             peer_version_seen: false,
+            backlog: Vec::new(),
+            visit: Vec::new(),
+            high_water,
         })
     }
 
@@ -275,6 +285,7 @@ impl<S: Default + Send + 'static> Session<S> {
     /// Feed received bytes (errors end the connection and show in [`Session::ended`]).
     pub fn handle_input(&mut self, now: Instant, rx: &mut BytesMut) {
         let _ = self.conn.handle_input(now, rx);
+        self.refresh_windows();
         self.process();
     }
 
@@ -447,7 +458,7 @@ impl<S: Default + Send + 'static> Session<S> {
                 lock(&self.admitted.shared.info).algorithms = Some(n);
             }
             Event::ChannelOpenRequest { channel, kind } => {
-                let link = Link::new(self.admitted.shared.wakeup.clone());
+                let link = Link::new(self.admitted.shared.wakeup.clone(), channel);
                 let ctx = ChannelContext {
                     connection: self.id(),
                     channel,
@@ -575,6 +586,8 @@ impl<S: Default + Send + 'static> Session<S> {
                 } else if let Some(slot) = self.channels.get(&ch) {
                     lock(&self.admitted.shared.channels)
                         .insert(ch, (slot.kind.clone(), slot.link.clone()));
+                    // Visited in the next pass: its window figures for the registry.
+                    self.visit.push(ch);
                 }
             }
             Decision::Open(ch, false) => {
@@ -598,46 +611,82 @@ impl<S: Default + Send + 'static> Session<S> {
     }
 
     /// Move data between the channel streams and the core; true if anything moved.
+    /// Visits the channels whose streams reported news and those still holding output
+    /// from an earlier pass (while the connection takes more), not every channel.
     fn pump_channels(&mut self) -> bool {
+        let mut visit = std::mem::take(&mut self.visit);
+        self.admitted.shared.wakeup.take_channels(&mut visit);
+        if self.conn.pending_output() < self.high_water {
+            visit.append(&mut self.backlog);
+        }
+        visit.sort_unstable();
+        visit.dedup();
         let mut moved = false;
-        for (&id, slot) in self.channels.iter_mut() {
-            let Ok(mut ch) = self.conn.channel(id) else {
-                return moved;
-            };
-            let mut s = slot.link.lock();
-            if s.consumed > 0 {
-                let n = std::mem::take(&mut s.consumed);
-                let _ = ch.consume(n);
-                moved = true;
-            }
-            let mut progressed = false;
-            for (idx, stream) in [(0, DataStream::Normal), (1, DataStream::Stderr)] {
-                if !s.out[idx].is_empty() {
-                    if let Ok(n) = ch.send_now(stream, &s.out[idx]) {
-                        s.out[idx].advance(n);
-                        progressed |= n > 0;
-                    }
-                }
-            }
-            if s.out[0].is_empty() && s.out[1].is_empty() {
-                while let Some(c) = s.commands.pop_front() {
-                    moved = true;
-                    let _ = match c {
-                        Command::ExitStatus(code) => ch.exit_status(code),
-                        Command::ExitSignal(sig, core, msg) => ch.exit_signal(&sig, core, &msg),
-                        Command::Eof => ch.eof(),
-                        Command::Close => ch.close(),
-                    };
-                }
-            }
-            if let Ok(w) = ch.window() {
-                s.window = w;
-            }
-            if progressed {
-                moved = true;
-                s.wake_writers();
+        for id in visit.drain(..) {
+            let (m, left) = self.pump_channel(id);
+            moved |= m;
+            if left {
+                self.backlog.push(id);
             }
         }
+        self.visit = visit;
         moved
+    }
+
+    /// One channel's pump; returns (anything moved, output left over).
+    fn pump_channel(&mut self, id: ChannelId) -> (bool, bool) {
+        let Some(slot) = self.channels.get_mut(&id) else {
+            return (false, false);
+        };
+        let Ok(mut ch) = self.conn.channel(id) else {
+            return (false, false);
+        };
+        let mut s = slot.link.lock();
+        s.queued = false;
+        let mut moved = false;
+        if s.consumed > 0 {
+            let n = std::mem::take(&mut s.consumed);
+            let _ = ch.consume(n);
+            moved = true;
+        }
+        let mut progressed = false;
+        for (idx, stream) in [(0, DataStream::Normal), (1, DataStream::Stderr)] {
+            if !s.out[idx].is_empty() {
+                if let Ok(n) = ch.send_now(stream, &s.out[idx]) {
+                    s.out[idx].advance(n);
+                    progressed |= n > 0;
+                }
+            }
+        }
+        let left = !(s.out[0].is_empty() && s.out[1].is_empty());
+        if !left {
+            while let Some(c) = s.commands.pop_front() {
+                moved = true;
+                let _ = match c {
+                    Command::ExitStatus(code) => ch.exit_status(code),
+                    Command::ExitSignal(sig, core, msg) => ch.exit_signal(&sig, core, &msg),
+                    Command::Eof => ch.eof(),
+                    Command::Close => ch.close(),
+                };
+            }
+        }
+        if let Ok(w) = ch.window() {
+            s.window = w;
+        }
+        if progressed {
+            moved = true;
+            s.wake_writers();
+        }
+        (moved, left)
+    }
+
+    /// Refresh every channel's window figures for the registry (once per read: the
+    /// peer's window adjusts arrive there).
+    fn refresh_windows(&mut self) {
+        for (&id, slot) in &self.channels {
+            if let Ok(w) = self.conn.channel(id).and_then(|mut c| c.window()) {
+                slot.link.lock().window = w;
+            }
+        }
     }
 }

@@ -6,10 +6,15 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use crate::channel::ChannelId;
+
 #[derive(Debug, Default)]
 struct WakeState {
     notified: bool,
     waker: Option<Waker>,
+    /// Channels whose streams have news (output, reads, commands), so the loop visits
+    /// those instead of every channel.
+    channels: Vec<ChannelId>,
 }
 
 /// A single-waiter notification, set by any thread, consumed by the waiter.
@@ -39,6 +44,29 @@ impl Wakeup {
         self.cond.notify_all();
         if let Some(w) = waker {
             w.wake();
+        }
+    }
+
+    /// Mark `channel` as having news and wake the waiter.
+    pub(crate) fn notify_channel(&self, channel: ChannelId) {
+        let waker = {
+            let mut s = self.lock();
+            s.notified = true;
+            s.channels.push(channel);
+            s.waker.take()
+        };
+        self.cond.notify_all();
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Move the channels with news into `into` (emptying the list).
+    pub(crate) fn take_channels(&self, into: &mut Vec<ChannelId>) {
+        let mut s = self.lock();
+        into.append(&mut s.channels);
+        if s.channels.capacity() > 0 && into.is_empty() {
+            s.channels = Vec::new();
         }
     }
 
