@@ -199,16 +199,8 @@ const BULK_SUITES: &[(&str, Option<&str>)] = &[
 
 /// The suite's algorithms in our types.
 fn suite_algs(cipher: &str, mac: Option<&str>) -> (CipherAlg, Option<MacAlg>) {
-    let c = *CipherAlg::ALL
-        .iter()
-        .find(|c| c.name() == cipher)
-        .expect("a cipher we speak");
-    let m = mac.map(|m| {
-        *MacAlg::ALL
-            .iter()
-            .find(|a| a.name() == m)
-            .expect("a MAC we speak")
-    });
+    let c = CipherAlg::from_name(cipher).expect("a cipher we speak");
+    let m = mac.map(|m| MacAlg::from_name(m).expect("a MAC we speak"));
     (c, m)
 }
 

@@ -139,6 +139,9 @@ fn unknown(_id: u32) -> Error {
     Error::Protocol("message for an unknown channel")
 }
 
+/// Message number, recipient, data type code (extended data only) and length.
+const DATA_HEADER_MAX: usize = 1 + 4 + 4 + 4;
+
 fn write_data(
     tx: &mut Transport,
     remote: u32,
@@ -155,7 +158,7 @@ fn write_data(
         },
         chunk.len(),
     );
-    tx.send_with(13 + chunk.len(), |o| {
+    tx.send_with(DATA_HEADER_MAX + chunk.len(), |o| {
         match code {
             None => o.put_u8(CHANNEL_DATA),
             Some(_) => o.put_u8(CHANNEL_EXTENDED_DATA),

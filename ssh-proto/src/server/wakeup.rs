@@ -36,23 +36,19 @@ impl Wakeup {
 
     /// Mark work pending and wake the waiter, whichever way it waits.
     pub fn notify(&self) {
-        let waker = {
-            let mut s = self.lock();
-            s.notified = true;
-            s.waker.take()
-        };
-        self.cond.notify_all();
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.wake(None);
     }
 
     /// Mark `channel` as having news and wake the waiter.
     pub(crate) fn notify_channel(&self, channel: ChannelId) {
+        self.wake(Some(channel));
+    }
+
+    fn wake(&self, channel: Option<ChannelId>) {
         let waker = {
             let mut s = self.lock();
             s.notified = true;
-            s.channels.push(channel);
+            s.channels.extend(channel);
             s.waker.take()
         };
         self.cond.notify_all();
@@ -65,6 +61,7 @@ impl Wakeup {
     pub(crate) fn take_channels(&self, into: &mut Vec<ChannelId>) {
         let mut s = self.lock();
         into.append(&mut s.channels);
+        // Nothing had news: a quiet connection keeps no list.
         if s.channels.capacity() > 0 && into.is_empty() {
             s.channels = Vec::new();
         }
