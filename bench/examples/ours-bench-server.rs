@@ -1,17 +1,23 @@
 //! Our server for the side-by-side benchmarks (BENCHMARKS.md), on the tokio adapter:
 //! any public key whose signature the core verified logs in; exec `zero N` sends N zero
-//! bytes from memory, `sink` reads the channel to its end, anything else runs under
-//! `sh -c` with its output streamed back (as sshd must).
+//! bytes from memory as owned buffers (`zero-write N`: through `AsyncWrite`), `sink`
+//! takes the channel's input to its end as owned buffers (`sink-read`: through
+//! `AsyncRead`), anything else runs under `sh -c` with its output streamed back (as
+//! sshd must).
 //!
 //! ours-bench-server ADDR HOST_KEY_FILE     (prints "listening on ADDR")
 
 use std::process::Stdio;
 
+use ssh_proto::bytes::Bytes;
 use ssh_proto::{
     AuthDecision, AuthMethod, AuthRequest, ChannelRequest, Limits, PrivateKey, ServerConfig,
 };
 use ssh_tokio::{ChannelContext, Handler, Server, ServerOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Bytes per send or write of `zero`, as the russh bench server writes.
+const CHUNK: usize = 32 * 1024;
 
 struct Bench;
 
@@ -35,10 +41,27 @@ impl Handler for Bench {
                 .strip_prefix("zero ")
                 .and_then(|n| n.parse::<u64>().ok())
             {
-                let chunk = vec![0u8; 32 * 1024];
+                // Owned buffers, sealed from their own memory (no copy into the stream).
+                let chunk = Bytes::from(vec![0u8; CHUNK]);
                 let mut left = n;
                 while left > 0 {
-                    let k = left.min(chunk.len() as u64) as usize;
+                    let k = left.min(CHUNK as u64) as usize;
+                    if s.send(chunk.slice(..k)).await.is_err() {
+                        break;
+                    }
+                    left -= k as u64;
+                }
+                let _ = s.flush().await;
+                0
+            } else if let Some(n) = command
+                .strip_prefix("zero-write ")
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                // The same through AsyncWrite (one copy into the stream's buffer).
+                let chunk = vec![0u8; CHUNK];
+                let mut left = n;
+                while left > 0 {
+                    let k = left.min(CHUNK as u64) as usize;
                     if s.write_all(&chunk[..k]).await.is_err() {
                         break;
                     }
@@ -47,6 +70,10 @@ impl Handler for Bench {
                 let _ = s.flush().await;
                 0
             } else if command == "sink" {
+                // Received runs taken whole, no copy out.
+                while let Ok(Some(_)) = s.recv().await {}
+                0
+            } else if command == "sink-read" {
                 let mut buf = vec![0u8; 64 * 1024];
                 while let Ok(n) = s.read(&mut buf).await {
                     if n == 0 {

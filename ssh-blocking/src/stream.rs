@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 
+use ssh_proto::bytes::Bytes;
 use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
 
 /// Wakes a parked thread.
@@ -62,6 +63,11 @@ impl ChannelWriter {
     pub fn control(&self) -> ChannelControl {
         self.io.control()
     }
+
+    /// Send `data` without copying it (see [`ChannelStream::send`]).
+    pub fn send(&self, mut data: Bytes) -> io::Result<()> {
+        block_on(|cx| self.io.poll_send(cx, &mut data))
+    }
 }
 
 impl ChannelStream {
@@ -87,6 +93,17 @@ impl ChannelStream {
     /// Finish: exit status, EOF and close, after all data written so far.
     pub fn exit(&self, code: u32) {
         self.io.control().exit(code)
+    }
+
+    /// The next run of received bytes, whole and without a copy; None at EOF or close.
+    pub fn recv(&mut self) -> io::Result<Option<Bytes>> {
+        block_on(|cx| self.io.poll_recv(cx))
+    }
+
+    /// Send `data` as stdout without copying it: packets are sealed straight from
+    /// its memory. Blocks while earlier output fills the stream, like a write.
+    pub fn send(&self, mut data: Bytes) -> io::Result<()> {
+        block_on(|cx| self.io.poll_send(cx, &mut data))
     }
 }
 

@@ -21,6 +21,8 @@ struct Rig {
     control: ServerControl,
     now: Instant,
     client_events: Vec<Event>,
+    /// How many of `client_events` the client has read (consumed their data).
+    read_upto: usize,
 }
 
 impl Rig {
@@ -37,7 +39,34 @@ impl Rig {
             control,
             now,
             client_events: Vec::new(),
+            read_upto: 0,
         }
+    }
+
+    /// A rig whose client has logged in as `user`.
+    fn logged_in(seed: u64, user: &str) -> Rig {
+        let mut r = Rig::new(seed);
+        r.run(&mut accept_all);
+        r.client.auth_password(user, "pw").unwrap();
+        r.run(&mut accept_all);
+        r
+    }
+
+    /// The client reads the data it has received so far, so windows reopen; then
+    /// shuttle until quiet.
+    fn read_and_run(&mut self) {
+        let got: Vec<(ChannelId, usize)> = self.client_events[self.read_upto..]
+            .iter()
+            .filter_map(|e| match e {
+                Event::ChannelData { channel, data, .. } => Some((*channel, data.len())),
+                _ => None,
+            })
+            .collect();
+        self.read_upto = self.client_events.len();
+        for (ch, n) in got {
+            self.client.channel(ch).unwrap().consume(n).unwrap();
+        }
+        self.run(&mut accept_all);
     }
 
     /// Shuttle bytes both ways and answer calls with `answer` until quiet.
@@ -122,10 +151,7 @@ fn admission_refuses_blocked_unlisted_and_excess_connections() {
 
 #[test]
 fn registry_reports_the_connection_and_disconnects_it_by_id() {
-    let mut r = Rig::new(70);
-    r.run(&mut accept_all);
-    r.client.auth_password("dora", "pw").unwrap();
-    r.run(&mut accept_all);
+    let mut r = Rig::logged_in(70, "dora");
     let ch = r.client.open_session().unwrap();
     r.run(&mut accept_all);
     let info = r.control.connections();
@@ -188,10 +214,7 @@ fn a_dropped_reply_refuses_and_answers_come_from_other_threads() {
 
 #[test]
 fn channel_streams_carry_data_both_ways_with_backpressure() {
-    let mut r = Rig::new(72);
-    r.run(&mut accept_all);
-    r.client.auth_password("fay", "pw").unwrap();
-    r.run(&mut accept_all);
+    let mut r = Rig::logged_in(72, "fay");
     let ch = r.client.open_session().unwrap();
     let mut io = None;
     r.run(&mut |c| match c {
@@ -247,11 +270,75 @@ fn channel_streams_carry_data_both_ways_with_backpressure() {
 }
 
 #[test]
+fn owned_sends_and_writes_interleave_in_order_and_owned_receives_take_whole_runs() {
+    let mut r = Rig::logged_in(74, "hal");
+    let ch = r.client.open_session().unwrap();
+    let mut io = None;
+    r.run(&mut |c| match c {
+        Call::ChannelOpen { channel, reply, .. } => {
+            io = channel.take_stream();
+            reply.send(true);
+        }
+        other => accept_all(other),
+    });
+    let mut io = io.expect("stream");
+    let mut cx = Context::from_waker(Waker::noop());
+    // 3 MiB out: owned 100 KiB buffers and 7-byte writes alternating, with stderr
+    // owned buffers between; more than the stream cap and the client's window, so
+    // sends wait and resume.
+    let mut want_out = Vec::new();
+    let mut want_err = Vec::new();
+    let mut i = 0u32;
+    while want_out.len() < 3 << 20 {
+        let owned = bytes::Bytes::from(vec![(i % 251) as u8; 100 * 1024]);
+        let mut pending = owned.clone();
+        while io.poll_send(&mut cx, &mut pending).is_pending() {
+            r.read_and_run();
+        }
+        want_out.extend_from_slice(&owned);
+        let small = [i as u8; 7];
+        let mut at = 0;
+        while at < small.len() {
+            match io.poll_write(&mut cx, &small[at..]) {
+                Poll::Ready(Ok(n)) => at += n,
+                _ => r.read_and_run(),
+            }
+        }
+        want_out.extend_from_slice(&small);
+        let mut err = bytes::Bytes::from(vec![b'e'; 5]);
+        while io.stderr().poll_send(&mut cx, &mut err).is_pending() {
+            r.read_and_run();
+        }
+        want_err.extend_from_slice(b"eeeee");
+        i += 1;
+    }
+    r.client.channel(ch).unwrap().send(b"in one run").unwrap();
+    r.client.channel(ch).unwrap().eof().unwrap();
+    for _ in 0..64 {
+        r.read_and_run();
+    }
+    let (mut got_out, mut got_err) = (Vec::new(), Vec::new());
+    for e in &r.client_events {
+        if let Event::ChannelData { data, stream, .. } = e {
+            match stream {
+                DataStream::Normal => got_out.extend_from_slice(data),
+                _ => got_err.extend_from_slice(data),
+            }
+        }
+    }
+    assert_eq!(got_out.len(), want_out.len());
+    assert!(got_out == want_out, "stdout out of order");
+    assert_eq!(got_err, want_err);
+    match io.poll_recv(&mut cx) {
+        Poll::Ready(Ok(Some(b))) => assert_eq!(&b[..], b"in one run"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(io.poll_recv(&mut cx), Poll::Ready(Ok(None))));
+}
+
+#[test]
 fn many_channels_streaming_past_the_high_water_mark_each_get_all_their_bytes_in_order() {
-    let mut r = Rig::new(73);
-    r.run(&mut accept_all);
-    r.client.auth_password("gus", "pw").unwrap();
-    r.run(&mut accept_all);
+    let mut r = Rig::logged_in(73, "gus");
     const CHANNELS: usize = 24;
     let client_ids: Vec<ChannelId> = (0..CHANNELS)
         .map(|_| r.client.open_session().unwrap())
@@ -269,7 +356,6 @@ fn many_channels_streaming_past_the_high_water_mark_each_get_all_their_bytes_in_
     // Three rounds of a full stream buffer on every channel: 6 MiB a round, far above
     // the connection's 1 MiB high-water mark, so most channels wait in the backlog.
     let piece = 100 * 1024;
-    let mut seen = 0;
     for round in 0..3u8 {
         for (i, io) in streams.iter().enumerate() {
             let data = vec![i as u8 ^ (round << 5); piece];
@@ -277,18 +363,7 @@ fn many_channels_streaming_past_the_high_water_mark_each_get_all_their_bytes_in_
         }
         r.run(&mut accept_all);
         // The client reads what it got, so windows reopen for the next round.
-        let got: Vec<(ChannelId, usize)> = r.client_events[seen..]
-            .iter()
-            .filter_map(|e| match e {
-                Event::ChannelData { channel, data, .. } => Some((*channel, data.len())),
-                _ => None,
-            })
-            .collect();
-        seen = r.client_events.len();
-        for (ch, n) in got {
-            r.client.channel(ch).unwrap().consume(n).unwrap();
-        }
-        r.run(&mut accept_all);
+        r.read_and_run();
     }
     for io in &streams {
         io.control().exit(0);

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use smol::io::{AsyncRead, AsyncWrite};
+use ssh_proto::bytes::Bytes;
 use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
 
 /// What a channel handler can reach: `connection`, `channel`, `user`, `state()`,
@@ -42,6 +43,18 @@ impl ChannelStream {
     /// A handle to send exit status, EOF and close from another task.
     pub fn control(&self) -> ChannelControl {
         self.io.control()
+    }
+
+    /// The next run of received bytes, whole and without a copy; None at EOF or close.
+    pub async fn recv(&mut self) -> io::Result<Option<Bytes>> {
+        std::future::poll_fn(|cx| self.io.poll_recv(cx)).await
+    }
+
+    /// Send `data` as stdout without copying it: packets are sealed straight from
+    /// its memory. Waits while earlier output fills the stream, like a write.
+    pub async fn send(&mut self, data: Bytes) -> io::Result<()> {
+        let mut data = data;
+        std::future::poll_fn(|cx| self.io.poll_send(cx, &mut data)).await
     }
 
     /// Report the exit status (sent after all data written so far).
@@ -91,6 +104,14 @@ impl AsyncWrite for ChannelStream {
     fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.io.control().eof();
         Poll::Ready(Ok(()))
+    }
+}
+
+impl ChannelStderr {
+    /// Send `data` as stderr without copying it (see [`ChannelStream::send`]).
+    pub async fn send(&mut self, data: Bytes) -> io::Result<()> {
+        let mut data = data;
+        std::future::poll_fn(|cx| self.io.poll_send(cx, &mut data)).await
     }
 }
 

@@ -8,8 +8,9 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 
+use super::stream_out::StreamOut;
 use super::wakeup::Wakeup;
 use crate::channel::{ChannelId, WindowState};
 
@@ -35,7 +36,7 @@ pub(crate) struct Shared {
     /// Bytes read by the application, not yet reported to the core.
     pub(crate) consumed: usize,
     /// Output per stream: 0 stdout, 1 stderr.
-    pub(crate) out: [BytesMut; 2],
+    pub(crate) out: [StreamOut; 2],
     /// Every writer waiting for room or a flush (stdout and stderr writers may wait
     /// on different tasks or threads at once).
     pub(crate) write_wakers: Vec<Waker>,
@@ -147,6 +148,30 @@ impl Link {
         Poll::Ready(Ok(n))
     }
 
+    /// Queue the owned `data` whole on output `idx` once the stream has room (any
+    /// room: the buffer is the application's, so holding it costs no new memory).
+    fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        idx: usize,
+        data: &mut Bytes,
+    ) -> Poll<std::io::Result<()>> {
+        if data.is_empty() {
+            return Poll::Ready(Ok(()));
+        }
+        let mut s = self.lock();
+        if s.closed {
+            return Poll::Ready(Err(std::io::ErrorKind::BrokenPipe.into()));
+        }
+        if s.out[idx].len() >= STREAM_OUT_CAP {
+            s.wait_to_write(cx.waker());
+            return Poll::Pending;
+        }
+        s.out[idx].push(std::mem::take(data));
+        self.notify(s);
+        Poll::Ready(Ok(()))
+    }
+
     fn poll_drained(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         let mut s = self.lock();
         if s.closed || (s.out[0].is_empty() && s.out[1].is_empty()) {
@@ -231,9 +256,32 @@ impl ChannelIo {
         Poll::Pending
     }
 
+    /// Take the next run of received bytes whole, without copying them: Ready(Ok(None))
+    /// at EOF or close. The receive window reopens by the bytes taken.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<Option<Bytes>>> {
+        let mut s = self.link.lock();
+        if let Some(data) = s.inbound.pop_front() {
+            s.consumed += data.len();
+            self.link.notify(s);
+            return Poll::Ready(Ok(Some(data)));
+        }
+        if s.eof || s.closed {
+            return Poll::Ready(Ok(None));
+        }
+        s.read_waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
     /// Write stdout bytes; Pending while the connection has not taken earlier ones.
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         self.link.poll_write_to(cx, 0, buf)
+    }
+
+    /// Send the owned `data` as stdout without copying it: Ready once the stream has
+    /// taken it (`data` is left empty), Pending while earlier bytes fill the stream.
+    /// The packet layer seals straight from its memory.
+    pub fn poll_send(&self, cx: &mut Context<'_>, data: &mut Bytes) -> Poll<std::io::Result<()>> {
+        self.link.poll_send_to(cx, 0, data)
     }
 
     /// Ready once every byte written has been handed to the connection.
@@ -246,6 +294,11 @@ impl ChannelWriterIo {
     /// Write bytes; Pending while the connection has not taken earlier ones.
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         self.link.poll_write_to(cx, self.idx, buf)
+    }
+
+    /// Send the owned `data` without copying it (see [`ChannelIo::poll_send`]).
+    pub fn poll_send(&self, cx: &mut Context<'_>, data: &mut Bytes) -> Poll<std::io::Result<()>> {
+        self.link.poll_send_to(cx, self.idx, data)
     }
 
     /// A handle to send exit status, EOF and close.
@@ -340,6 +393,41 @@ mod tests {
         ));
         link.lock().closed = true;
         assert!(matches!(io.poll_write(&mut cx, b"x"), Poll::Ready(Err(_))));
+    }
+
+    #[test]
+    fn owned_buffers_go_in_and_out_whole_and_keep_the_cap() {
+        let link = Link::new(Arc::new(Wakeup::new()), ChannelId(0));
+        let mut io = ChannelIo { link: link.clone() };
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(io.poll_recv(&mut cx).is_pending());
+        let got = Bytes::from_static(b"hello");
+        link.lock().inbound.push_back(got.clone());
+        match io.poll_recv(&mut cx) {
+            Poll::Ready(Ok(Some(b))) => assert_eq!(b.as_ptr(), got.as_ptr()),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(link.lock().consumed, 5);
+        let big = Bytes::from(vec![3u8; STREAM_OUT_CAP]);
+        let mut first = big.clone();
+        assert!(matches!(
+            io.poll_send(&mut cx, &mut first),
+            Poll::Ready(Ok(()))
+        ));
+        assert!(first.is_empty());
+        assert_eq!(link.lock().out[0].front().as_ptr(), big.as_ptr());
+        let mut second = Bytes::from_static(b"more");
+        assert!(io.poll_send(&mut cx, &mut second).is_pending());
+        assert_eq!(second, Bytes::from_static(b"more"));
+        assert!(io.stderr().poll_send(&mut cx, &mut second).is_ready());
+        link.lock().eof = true;
+        assert!(matches!(io.poll_recv(&mut cx), Poll::Ready(Ok(None))));
+        link.lock().closed = true;
+        let mut third = Bytes::from_static(b"x");
+        assert!(matches!(
+            io.poll_send(&mut cx, &mut third),
+            Poll::Ready(Err(_))
+        ));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod channel_io;
 pub mod control;
 pub mod drive;
 pub mod session;
+mod stream_out;
 pub mod wakeup;
 
 pub use admission::{AddressPattern, AdmissionPolicy, Refusal, MAX_CONNECTIONS_CEILING};

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use tracing::{debug, info};
 
 use super::channel_io::{ChannelControl, ChannelIo, Command, Link};
@@ -211,6 +211,8 @@ struct ChannelSlot<S> {
     ctx: ChannelContext<S>,
     queue: VecDeque<(ChannelRequest, bool)>,
     busy: bool,
+    /// On the session's list of drained channels (listed once).
+    drained: bool,
 }
 
 /// How a connection ended, for the disconnected notification.
@@ -236,6 +238,8 @@ pub struct Session<S> {
     backlog: Vec<ChannelId>,
     /// Scratch list of channels to visit in one pass (kept for its allocation).
     visit: Vec<ChannelId>,
+    /// Channels whose output drained since the last shrink (their buffers may go).
+    drained: Vec<ChannelId>,
     /// Pending output above which no channel can send (the core's high-water mark).
     high_water: usize,
 }
@@ -253,6 +257,7 @@ impl<S: Default + Send + 'static> Session<S> {
             peer_version_seen: false,
             backlog: Vec::new(),
             visit: Vec::new(),
+            drained: Vec::new(),
             high_water,
         })
     }
@@ -336,6 +341,18 @@ impl<S: Default + Send + 'static> Session<S> {
         let mut decisions = lock(&self.admitted.shared.decisions);
         if decisions.is_empty() && decisions.capacity() > 0 {
             *decisions = VecDeque::new();
+        }
+        drop(decisions);
+        for id in self.drained.drain(..) {
+            if let Some(slot) = self.channels.get_mut(&id) {
+                slot.drained = false;
+                for out in &mut slot.link.lock().out {
+                    out.shrink();
+                }
+            }
+        }
+        if self.drained.capacity() > 0 {
+            self.drained = Vec::new();
         }
     }
 
@@ -476,6 +493,7 @@ impl<S: Default + Send + 'static> Session<S> {
                         ctx: ctx.clone(),
                         queue: VecDeque::new(),
                         busy: false,
+                        drained: false,
                     },
                 );
                 let reply = Reply::new(&self.admitted.shared, Target::Open(channel));
@@ -651,14 +669,24 @@ impl<S: Default + Send + 'static> Session<S> {
         }
         let mut progressed = false;
         for (idx, stream) in [(0, DataStream::Normal), (1, DataStream::Stderr)] {
-            if !s.out[idx].is_empty() {
-                if let Ok(n) = ch.send_now(stream, &s.out[idx]) {
-                    s.out[idx].advance(n);
-                    progressed |= n > 0;
+            let out = &mut s.out[idx];
+            while !out.is_empty() {
+                let front = out.front();
+                let Ok(n) = ch.send_now(stream, front) else {
+                    break;
+                };
+                let whole = n == front.len();
+                out.advance(n);
+                progressed |= n > 0;
+                if !whole {
+                    break;
                 }
             }
         }
         let left = !(s.out[0].is_empty() && s.out[1].is_empty());
+        if progressed && !left && !std::mem::replace(&mut slot.drained, true) {
+            self.drained.push(id);
+        }
         if !left {
             while let Some(c) = s.commands.pop_front() {
                 moved = true;
