@@ -101,6 +101,10 @@ pub fn run_connection<H: Handler>(
                     } else {
                         rx.extend_from_slice(&b);
                     }
+                    if !session.is_authenticated() {
+                        // See ssh_net::ack_now: no 40 ms stalls in the handshake.
+                        let _ = ssh_net::ack_now(&stream);
+                    }
                     session.handle_input(Instant::now(), &mut rx);
                     progress = true;
                 }

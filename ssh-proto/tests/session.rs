@@ -337,6 +337,59 @@ fn owned_sends_and_writes_interleave_in_order_and_owned_receives_take_whole_runs
 }
 
 #[test]
+fn a_channel_finished_before_its_request_is_answered_replies_first_then_closes() {
+    let mut r = Rig::logged_in(75, "ida");
+    let ch = r.client.open_session().unwrap();
+    let mut io = None;
+    r.run(&mut |c| match c {
+        Call::ChannelOpen { channel, reply, .. } => {
+            io = channel.take_stream();
+            reply.send(true);
+        }
+        other => accept_all(other),
+    });
+    let io = io.expect("stream");
+    let exec = ChannelRequest::Exec {
+        command: b"true".to_vec().into(),
+    };
+    r.client.channel(ch).unwrap().request(&exec, true).unwrap();
+    // The handler finishes the channel, and only then returns its answer.
+    let mut held = None;
+    r.run(&mut |c| match c {
+        Call::ChannelRequest { reply, .. } => {
+            io.control().exit(0);
+            held = Some(reply);
+        }
+        other => accept_all(other),
+    });
+    assert!(
+        !r.client_events
+            .iter()
+            .any(|e| matches!(e, Event::ChannelClosed { .. })),
+        "closed before the reply"
+    );
+    held.expect("exec call").send(true);
+    r.run(&mut accept_all);
+    let order: Vec<&str> = r
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ChannelReply { success: true, .. } => Some("reply"),
+            Event::ChannelRequest {
+                request: ChannelRequest::ExitStatus { .. },
+                ..
+            } => Some("exit"),
+            Event::ChannelEof { .. } => Some("eof"),
+            Event::ChannelClosed { .. } => Some("closed"),
+            Event::Disconnected { .. } => Some("disconnected"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["reply", "exit", "eof", "closed"]);
+    assert!(!r.client.is_closed());
+}
+
+#[test]
 fn many_channels_streaming_past_the_high_water_mark_each_get_all_their_bytes_in_order() {
     let mut r = Rig::logged_in(73, "gus");
     const CHANNELS: usize = 24;

@@ -50,6 +50,10 @@ impl PollIo for SmolIo {
         Pin::new(&mut self.stream).poll_close(cx)
     }
 
+    fn ack_now(&mut self) {
+        let _ = ssh_net::ack_now(self.stream.get_ref());
+    }
+
     fn poll_sleep_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
         let (d, timer) = self
             .timer

@@ -46,6 +46,10 @@ impl PollIo for TokioIo {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 
+    fn ack_now(&mut self) {
+        let _ = ssh_net::ack_now(&self.stream);
+    }
+
     fn poll_sleep_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()> {
         match &mut self.timer {
             Some((d, sleep)) if *d == deadline => sleep.as_mut().poll(cx),

@@ -321,7 +321,7 @@ async fn handshakes_in_process(
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
         let (cfg, key, done, errors) = (cfg.clone(), key.clone(), done.clone(), errors.clone());
-        let (addr, cmd) = (s.addr, handshake_command(s.kind));
+        let (addr, cmd, kind) = (s.addr, handshake_command(s.kind), s.kind);
         tasks.push(tokio::spawn(async move {
             while Instant::now() < deadline {
                 let r = async {
@@ -333,7 +333,12 @@ async fn handshakes_in_process(
                 .await;
                 match r {
                     Ok(()) => done.fetch_add(1, Ordering::Relaxed),
-                    Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+                    Err(e) => {
+                        if errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                            eprintln!("handshake with {} failed: {e}", kind.name());
+                        }
+                        0
+                    }
                 };
             }
         }));
@@ -386,43 +391,86 @@ fn client_config() -> Arc<ClientConfig> {
     Arc::new(c)
 }
 
+/// Server CPU seconds (its reaped children included) since `before`.
+fn server_cpu_since(s: &Running, before: f64) -> f64 {
+    settle(s);
+    let (user, system) = procfs::cpu_user_system(s.pid());
+    user + system - before
+}
+
+fn server_cpu_now(s: &Running) -> f64 {
+    let (user, system) = procfs::cpu_user_system(s.pid());
+    user + system
+}
+
+/// One server's handshake figures.
+struct RateRow {
+    kind: Kind,
+    rate: f64,
+    errors: u64,
+    /// Server CPU milliseconds per completed connection.
+    cpu_ms: f64,
+}
+
 async fn handshakes(o: &Opts, keys: &Keys, running: &[Running], key: Arc<PrivateKey>) {
     println!("\n### Handshakes per second (connect, curve25519 + ed25519, publickey, session, exec, close), {} s each\n", o.secs);
-    println!("| client | concurrency | server | connections/s | errors | ours / best peer |");
-    println!("| --- | --- | --- | --- | --- | --- |");
+    println!("| client | concurrency | server | connections/s | errors | server CPU ms per connection | ours / best peer (rate; CPU) |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
     for conc in [1usize, 2, 8, 64] {
         let mut rows = Vec::new();
         for s in running {
             settle(s);
+            let before = server_cpu_now(s);
+            let t = Instant::now();
             let (rate, errors) =
                 handshakes_in_process(s, client_config(), key.clone(), conc, o.secs).await;
-            rows.push((s.kind, rate, errors));
+            let count = rate * t.elapsed().as_secs_f64();
+            let cpu = server_cpu_since(s, before);
+            rows.push(RateRow {
+                kind: s.kind,
+                rate,
+                errors,
+                cpu_ms: cpu * 1e3 / count.max(1.0),
+            });
         }
         print_rate_rows("in-process (ours)", conc, &rows);
     }
     let mut rows = Vec::new();
     for s in running {
         settle(s);
-        rows.push((s.kind, handshakes_openssh(keys, s, 8, o.secs), 0));
+        let before = server_cpu_now(s);
+        let t = Instant::now();
+        let rate = handshakes_openssh(keys, s, 8, o.secs);
+        let count = rate * t.elapsed().as_secs_f64();
+        let cpu = server_cpu_since(s, before);
+        rows.push(RateRow {
+            kind: s.kind,
+            rate,
+            errors: 0,
+            cpu_ms: cpu * 1e3 / count.max(1.0),
+        });
     }
     print_rate_rows("OpenSSH ssh", 8, &rows);
 }
 
-fn print_rate_rows(client: &str, conc: usize, rows: &[(Kind, f64, u64)]) {
-    let ours = rows.iter().find(|r| r.0 == Kind::Ours).map(|r| r.1);
-    let best = rows
-        .iter()
-        .filter(|r| r.0 != Kind::Ours)
-        .map(|r| r.1)
-        .fold(0.0, f64::max);
-    for (kind, rate, errors) in rows {
-        let ratio = match (kind, ours) {
-            (Kind::Ours, Some(u)) if best > 0.0 => format!("{:.2}", u / best),
+fn print_rate_rows(client: &str, conc: usize, rows: &[RateRow]) {
+    let ours = rows.iter().find(|r| r.kind == Kind::Ours);
+    let peers = rows.iter().filter(|r| r.kind != Kind::Ours);
+    let best = peers.clone().map(|r| r.rate).fold(0.0, f64::max);
+    let best_cpu = peers.map(|r| r.cpu_ms).fold(f64::INFINITY, f64::min);
+    for r in rows {
+        let ratio = match (r.kind, ours) {
+            (Kind::Ours, Some(u)) if best > 0.0 => {
+                format!("{:.2}; {:.2}", u.rate / best, u.cpu_ms / best_cpu)
+            }
             _ => String::new(),
         };
         println!(
-            "| {client} | {conc} | {} | {rate:.1} | {errors} | {ratio} |",
-            kind.name()
+            "| {client} | {conc} | {} | {:.1} | {} | {:.3} | {ratio} |",
+            r.kind.name(),
+            r.rate,
+            r.errors,
+            r.cpu_ms
         );
     }
 }
@@ -582,10 +630,11 @@ async fn channels(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
         "\n### Many channels: {} sessions on one connection, 1 MiB each\n",
         o.channels
     );
-    println!("| server | source | seconds | MiB received |");
-    println!("| --- | --- | --- | --- |");
+    println!("| server | source | seconds | MiB received | server CPU s |");
+    println!("| --- | --- | --- | --- | --- |");
     for s in running {
         settle(s);
+        let before = server_cpu_now(s);
         let cmd = if s.kind.serves_from_memory() {
             "zero 1048576"
         } else {
@@ -603,9 +652,10 @@ async fn channels(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
             Ok(r) => r,
             Err(_) => Err(std::io::Error::other("did not finish within 120 s")),
         };
+        let cpu = server_cpu_since(s, before);
         match r {
             Ok((secs, bytes)) => println!(
-                "| {} | {} | {secs:.2} | {} |",
+                "| {} | {} | {secs:.2} | {} | {cpu:.2} |",
                 s.kind.name(),
                 if s.kind.serves_from_memory() {
                     "memory"
@@ -614,7 +664,7 @@ async fn channels(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
                 },
                 bytes >> 20
             ),
-            Err(e) => println!("| {} | | failed: {e} | |", s.kind.name()),
+            Err(e) => println!("| {} | | failed: {e} | | {cpu:.2} |", s.kind.name()),
         }
     }
 }

@@ -709,8 +709,12 @@ impl ChannelTable {
             return Err(Error::ChannelState("no request awaits a reply"));
         }
         c.replies_owed -= 1;
-        let recipient = c.remote;
+        let (recipient, closed) = (c.remote, c.close_sent);
         self.replies_owed -= 1;
+        if closed {
+            // Nothing may follow our CLOSE on this channel: the answer is dropped.
+            return Ok(());
+        }
         let m = if ok {
             Message::ChannelSuccess { recipient }
         } else {

@@ -39,6 +39,10 @@ pub trait PollIo {
     fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
     /// Ready once `deadline` has passed.
     fn poll_sleep_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()>;
+    /// Acknowledge what was read at once rather than on the delayed-ACK timer; called
+    /// after reads until the client has logged in (see `ssh_net::ack_now`). The
+    /// default does nothing.
+    fn ack_now(&mut self) {}
 }
 
 /// What the driver yields.
@@ -194,6 +198,9 @@ impl<S: Default + Send + 'static> Driver<S> {
             self.rx = BytesMut::new();
             return Poll::Ready(Ok(()));
         }
+        if !self.session.is_authenticated() {
+            io.ack_now();
+        }
         self.session.handle_input(Instant::now(), &mut self.rx);
         self.streaming = n == spare || n >= SMALL_READ;
         if self.rx.is_empty() && !self.streaming {
@@ -246,4 +253,112 @@ pub async fn serve<S: Default + Send + 'static, Io: PollIo>(
         }
     };
     (driver.finish(error.as_ref()), error)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::task::Waker;
+
+    use super::*;
+    use crate::server::{AdmissionPolicy, ServerControl};
+    use crate::{AuthDecision, ClientConnection};
+
+    /// The socket as two byte queues, counting immediate-ACK requests.
+    #[derive(Default)]
+    struct MemoryIo {
+        inbound: BytesMut,
+        outbound: BytesMut,
+        acks: usize,
+    }
+
+    impl PollIo for MemoryIo {
+        fn poll_read(
+            &mut self,
+            _: &mut Context<'_>,
+            buf: &mut BytesMut,
+        ) -> Poll<io::Result<usize>> {
+            if self.inbound.is_empty() {
+                return Poll::Pending;
+            }
+            let n = self.inbound.len().min(buf.capacity() - buf.len());
+            buf.extend_from_slice(&self.inbound.split_to(n));
+            Poll::Ready(Ok(n))
+        }
+        fn poll_write(&mut self, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+            self.outbound.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_close(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_sleep_until(&mut self, _: &mut Context<'_>, _: Instant) -> Poll<()> {
+            Poll::Pending
+        }
+        fn ack_now(&mut self) {
+            self.acks += 1;
+        }
+    }
+
+    /// Run driver and client until neither moves; the handler accepts everything.
+    fn settle(driver: &mut Driver<()>, io: &mut MemoryIo, client: &mut ClientConnection) {
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..1000 {
+            let mut moved = false;
+            while let Poll::Ready(step) = driver.poll(io, &mut cx) {
+                moved = true;
+                match step {
+                    DriveStep::Call(Call::Auth { reply, .. }) => reply.send(AuthDecision::Accept),
+                    DriveStep::Call(Call::ChannelOpen { reply, .. }) => reply.send(true),
+                    DriveStep::Call(Call::ChannelRequest { reply, .. }) => reply.send(true),
+                    DriveStep::Done(e) => panic!("ended: {e:?}"),
+                }
+            }
+            if !io.outbound.is_empty() {
+                moved = true;
+                let mut b = io.outbound.split();
+                client.handle_input(Instant::now(), &mut b).unwrap();
+            }
+            while let Some(b) = client.poll_transmit() {
+                moved = true;
+                io.inbound.extend_from_slice(&b);
+            }
+            while client.poll_event().is_some() {
+                moved = true;
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("no quiescence");
+    }
+
+    #[test]
+    fn reads_are_acknowledged_at_once_until_login_and_not_after() {
+        let (s, c) = crate::testing::seeded_configs(81).unwrap();
+        let control = ServerControl::new(AdmissionPolicy::default()).unwrap();
+        let admitted = control
+            .admit(
+                "10.0.0.7:5000".parse().unwrap(),
+                "10.0.0.1:22".parse().unwrap(),
+            )
+            .unwrap();
+        let session = Session::new(Arc::new(s), Instant::now(), admitted).unwrap();
+        let mut driver = Driver::new(Box::new(session));
+        let mut client = ClientConnection::new(Arc::new(c), Instant::now()).unwrap();
+        let mut io = MemoryIo::default();
+        settle(&mut driver, &mut io, &mut client);
+        let during_kex = io.acks;
+        assert!(during_kex > 0, "no immediate ACK during the key exchange");
+        client.auth_password("ann", "pw").unwrap();
+        settle(&mut driver, &mut io, &mut client);
+        assert!(client.is_authenticated());
+        let at_login = io.acks;
+        assert!(at_login > during_kex);
+        let ch = client.open_session().unwrap();
+        settle(&mut driver, &mut io, &mut client);
+        client.channel(ch).unwrap().send(b"after login").unwrap();
+        settle(&mut driver, &mut io, &mut client);
+        assert_eq!(io.acks, at_login, "ACKs forced after login");
+    }
 }

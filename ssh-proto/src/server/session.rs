@@ -366,6 +366,11 @@ impl<S: Default + Send + 'static> Session<S> {
         self.calls.pop_front()
     }
 
+    /// Whether the client has logged in (the handshake is over).
+    pub fn is_authenticated(&self) -> bool {
+        self.conn.user().is_some()
+    }
+
     /// Whether the socket should still be read.
     pub fn wants_input(&self) -> bool {
         !self.conn.is_closed()
@@ -624,6 +629,8 @@ impl<S: Default + Send + 'static> Session<S> {
                     slot.busy = false;
                 }
                 self.start_next_request(ch);
+                // Closing commands held back for this reply may go now.
+                self.visit.push(ch);
             }
         }
     }
@@ -687,7 +694,10 @@ impl<S: Default + Send + 'static> Session<S> {
         if progressed && !left && !std::mem::replace(&mut slot.drained, true) {
             self.drained.push(id);
         }
-        if !left {
+        // Exit status, EOF and close wait for the reply to a request in flight, so
+        // the client gets its answer before the channel closes (a handler may finish
+        // the channel before it returns).
+        if !left && !slot.busy {
             while let Some(c) = s.commands.pop_front() {
                 moved = true;
                 let _ = match c {
