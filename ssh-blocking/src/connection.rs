@@ -101,11 +101,11 @@ pub fn run_connection<H: Handler>(
                     } else {
                         rx.extend_from_slice(&b);
                     }
-                    if !session.is_authenticated() {
+                    session.handle_input(Instant::now(), &mut rx);
+                    if !session.is_authenticated() && session.pending_output() == 0 {
                         // See ssh_net::ack_now: no 40 ms stalls in the handshake.
                         let _ = ssh_net::ack_now(&stream);
                     }
-                    session.handle_input(Instant::now(), &mut rx);
                     progress = true;
                 }
                 Ok(Input::Eof) | Err(TryRecvError::Disconnected) => {

@@ -40,8 +40,8 @@ pub trait PollIo {
     /// Ready once `deadline` has passed.
     fn poll_sleep_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()>;
     /// Acknowledge what was read at once rather than on the delayed-ACK timer; called
-    /// after reads until the client has logged in (see `ssh_net::ack_now`). The
-    /// default does nothing.
+    /// after reads that leave nothing to send until the client has logged in (see
+    /// `ssh_net::ack_now`). The default does nothing.
     fn ack_now(&mut self) {}
 }
 
@@ -198,10 +198,12 @@ impl<S: Default + Send + 'static> Driver<S> {
             self.rx = BytesMut::new();
             return Poll::Ready(Ok(()));
         }
-        if !self.session.is_authenticated() {
+        self.session.handle_input(Instant::now(), &mut self.rx);
+        // Nothing to answer with during the handshake: acknowledge now, or a client
+        // whose next message waits for this ACK (Nagle) stalls for 40 ms.
+        if !self.session.is_authenticated() && self.session.pending_output() == 0 {
             io.ack_now();
         }
-        self.session.handle_input(Instant::now(), &mut self.rx);
         self.streaming = n == spare || n >= SMALL_READ;
         if self.rx.is_empty() && !self.streaming {
             self.rx = BytesMut::new();
@@ -264,10 +266,11 @@ mod tests {
     use crate::server::{AdmissionPolicy, ServerControl};
     use crate::{AuthDecision, ClientConnection};
 
-    /// The socket as two byte queues, counting immediate-ACK requests.
+    /// The socket as byte queues, counting immediate-ACK requests. Reads return at
+    /// most 7 bytes, so many leave the server a partial packet and nothing to send.
     #[derive(Default)]
     struct MemoryIo {
-        inbound: BytesMut,
+        inbound: std::collections::VecDeque<Bytes>,
         outbound: BytesMut,
         acks: usize,
     }
@@ -278,11 +281,14 @@ mod tests {
             _: &mut Context<'_>,
             buf: &mut BytesMut,
         ) -> Poll<io::Result<usize>> {
-            if self.inbound.is_empty() {
+            let Some(front) = self.inbound.front_mut() else {
                 return Poll::Pending;
+            };
+            let n = front.len().min(buf.capacity() - buf.len()).min(7);
+            buf.extend_from_slice(&front.split_to(n));
+            if front.is_empty() {
+                self.inbound.pop_front();
             }
-            let n = self.inbound.len().min(buf.capacity() - buf.len());
-            buf.extend_from_slice(&self.inbound.split_to(n));
             Poll::Ready(Ok(n))
         }
         fn poll_write(&mut self, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
@@ -303,7 +309,8 @@ mod tests {
     /// Run driver and client until neither moves; the handler accepts everything.
     fn settle(driver: &mut Driver<()>, io: &mut MemoryIo, client: &mut ClientConnection) {
         let mut cx = Context::from_waker(Waker::noop());
-        for _ in 0..1000 {
+        for _ in 0..100_000 {
+            let unread: usize = io.inbound.iter().map(|b| b.len()).sum();
             let mut moved = false;
             while let Poll::Ready(step) = driver.poll(io, &mut cx) {
                 moved = true;
@@ -314,6 +321,7 @@ mod tests {
                     DriveStep::Done(e) => panic!("ended: {e:?}"),
                 }
             }
+            moved |= unread != io.inbound.iter().map(|b| b.len()).sum::<usize>();
             if !io.outbound.is_empty() {
                 moved = true;
                 let mut b = io.outbound.split();
@@ -321,7 +329,7 @@ mod tests {
             }
             while let Some(b) = client.poll_transmit() {
                 moved = true;
-                io.inbound.extend_from_slice(&b);
+                io.inbound.push_back(b);
             }
             while client.poll_event().is_some() {
                 moved = true;
