@@ -18,23 +18,28 @@ use tracing::{info, Instrument};
 
 use crate::Handler;
 
-/// Bytes offered to one read.
+/// Most bytes offered to one read.
 const READ_CHUNK: usize = 64 * 1024;
 
 struct SmolIo {
     stream: Async<TcpStream>,
-    scratch: Box<[u8]>,
     timer: Option<(Instant, Timer)>,
 }
 
 impl PollIo for SmolIo {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
-        // futures-io reads into initialised memory: a scratch buffer zeroed once,
-        // then only the bytes that arrived are appended.
-        let r = Pin::new(&mut self.stream).poll_read(cx, &mut self.scratch);
-        if let Poll::Ready(Ok(n)) = &r {
-            buf.extend_from_slice(&self.scratch[..*n]);
-        }
+        // futures-io reads into initialised memory: zero the room offered, read into
+        // it, keep what arrived. No scratch buffer is held, so an idle connection
+        // keeps no read memory (the driver drops its buffer when quiet).
+        let start = buf.len();
+        let room = (buf.capacity() - start).clamp(1, READ_CHUNK);
+        buf.resize(start + room, 0);
+        let r = Pin::new(&mut self.stream).poll_read(cx, &mut buf[start..]);
+        let n = match &r {
+            Poll::Ready(Ok(n)) => *n,
+            _ => 0,
+        };
+        buf.truncate(start + n);
         r
     }
 
@@ -79,7 +84,6 @@ pub async fn run_connection<H: Handler>(
     handler.connected(&session.info());
     let io = SmolIo {
         stream,
-        scratch: vec![0; READ_CHUNK].into_boxed_slice(),
         timer: None,
     };
     let (ended, error) = serve(session, io, |call| dispatch(&handler, call)).await;
