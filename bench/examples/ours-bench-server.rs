@@ -90,17 +90,18 @@ impl Handler for Bench {
                     .spawn()
                 {
                     Ok(mut child) => {
-                        let (mut rd, mut wr) = tokio::io::split(s);
+                        let mut stdout = s.stdout();
                         // Input runs until the client's EOF or the channel's close; the
                         // command's end does not wait for it.
                         if let Some(mut stdin) = child.stdin.take() {
                             tokio::spawn(async move {
-                                let _ = tokio::io::copy(&mut rd, &mut stdin).await;
+                                let _ = s.recv_to(&mut stdin).await;
                             });
                         }
+                        // Output read into buffers that are sent whole (one copy).
                         if let Some(mut out) = child.stdout.take() {
-                            let _ = tokio::io::copy(&mut out, &mut wr).await;
-                            let _ = wr.flush().await;
+                            let _ = stdout.send_from(&mut out).await;
+                            let _ = stdout.flush().await;
                         }
                         child
                             .wait()

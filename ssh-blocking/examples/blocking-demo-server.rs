@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launch};
-use ssh_blocking::{ChannelContext, ChannelStream, Handler, Server};
+use ssh_blocking::{ChannelContext, ChannelStream, ChannelWriter, Handler, Server};
 use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
 
 struct Demo(DemoAuth);
@@ -40,15 +40,22 @@ impl Handler for Demo {
     }
 }
 
-/// Copy on a new thread until EOF on `from` or an error on either side, then flush.
-fn pump(
+/// Send what `from` produces on the channel, on a new thread, until its end or an
+/// error (read into buffers that are sent whole).
+fn send_from(
     mut from: impl Read + Send + 'static,
-    mut to: impl Write + Send + 'static,
+    to: ChannelWriter,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
-        let _ = std::io::copy(&mut from, &mut to);
-        let _ = to.flush();
+        let _ = to.send_from(&mut from);
     })
+}
+
+/// Write what the client sends to `to`, on a new thread, until EOF or an error.
+fn recv_to(mut from: ChannelStream, mut to: impl Write + Send + 'static) {
+    std::thread::spawn(move || {
+        let _ = from.recv_to(&mut to);
+    });
 }
 
 fn run_on_pipes(
@@ -66,11 +73,11 @@ fn run_on_pipes(
     ctx.state().pid = Some(child.id());
     let (out, err, control) = (stream.writer(), stream.stderr(), stream.control());
     let copies = [
-        child.stdout.take().map(|o| pump(o, out)),
-        child.stderr.take().map(|e| pump(e, err)),
+        child.stdout.take().map(|o| send_from(o, out)),
+        child.stderr.take().map(|e| send_from(e, err)),
     ];
     if let Some(stdin) = child.stdin.take() {
-        pump(stream, stdin);
+        recv_to(stream, stdin);
     }
     std::thread::spawn(move || {
         for c in copies.into_iter().flatten() {
@@ -107,10 +114,10 @@ fn run_on_pty(
         }));
     }
     let (out, control) = (stream.writer(), stream.control());
-    pump(stream, PtyIo(pty.clone()));
+    recv_to(stream, PtyIo(pty.clone()));
     std::thread::spawn(move || {
         // The PTY reports EIO once the shell and its children have gone.
-        pump(PtyIo(pty), out).join().ok();
+        send_from(PtyIo(pty), out).join().ok();
         demo::report_exit(&control, child.wait());
     });
     Ok(())

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 
-use ssh_proto::bytes::Bytes;
+use ssh_proto::bytes::{Bytes, BytesMut};
 use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
 
 /// Wakes a parked thread.
@@ -68,7 +68,42 @@ impl ChannelWriter {
     pub fn send(&self, mut data: Bytes) -> io::Result<()> {
         block_on(|cx| self.io.poll_send(cx, &mut data))
     }
+
+    /// Send everything `r` produces (a process's output, a file, a socket) to its
+    /// end: each read lands in a buffer that is then sent whole, so the bytes are
+    /// copied once, by the read. Returns the bytes sent.
+    pub fn send_from<R: Read>(&self, r: &mut R) -> io::Result<u64> {
+        let mut buf = BytesMut::new();
+        let mut total = 0;
+        loop {
+            // Small reads pack into one allocation; std reads into initialised
+            // memory, so the room offered is zeroed first.
+            if buf.capacity() < SEND_FROM_READ / 4 {
+                buf.reserve(SEND_FROM_BUFFER);
+            }
+            buf.resize(buf.capacity().min(SEND_FROM_READ), 0);
+            let n = match r.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
+                    buf.clear();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            buf.truncate(n);
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+            self.send(buf.split().freeze())?;
+        }
+    }
 }
+
+/// How much [`ChannelWriter::send_from`] reads at once, and the buffer its reads
+/// share.
+const SEND_FROM_READ: usize = 64 * 1024;
+const SEND_FROM_BUFFER: usize = 128 * 1024;
 
 impl ChannelStream {
     /// A writer for stderr (extended data type 1).
@@ -98,6 +133,25 @@ impl ChannelStream {
     /// The next run of received bytes, whole and without a copy; None at EOF or close.
     pub fn recv(&mut self) -> io::Result<Option<Bytes>> {
         block_on(|cx| self.io.poll_recv(cx))
+    }
+
+    /// Write everything the client sends to `w`, until the client's EOF or the
+    /// channel's close; each received run is written straight from the read buffer
+    /// (no copy in between). Returns the bytes written; `w` is flushed at the end.
+    pub fn recv_to<W: Write>(&mut self, w: &mut W) -> io::Result<u64> {
+        let mut total = 0;
+        while let Some(b) = self.recv()? {
+            w.write_all(&b)?;
+            total += b.len() as u64;
+        }
+        w.flush()?;
+        Ok(total)
+    }
+
+    /// Send everything `r` produces as stdout, to its end (see
+    /// [`ChannelWriter::send_from`]).
+    pub fn send_from<R: Read>(&self, r: &mut R) -> io::Result<u64> {
+        self.writer().send_from(r)
     }
 
     /// Send `data` as stdout without copying it: packets are sealed straight from

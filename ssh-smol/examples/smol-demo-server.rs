@@ -57,11 +57,13 @@ fn run_on_pipes(
     let (mut stdin, mut stdout, mut stderr) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let control = stream.control();
-    let mut err_writer = stream.stderr();
-    let (mut rd, mut wr) = smol::io::split(stream);
+    let (mut wr, mut err_writer) = (stream.stdout(), stream.stderr());
+    let mut rd = stream;
+    // Each side moves owned buffers: received runs written straight to the pipe, the
+    // pipes read into buffers that are sent whole.
     smol::spawn(async move {
         if let Some(stdin) = stdin.as_mut() {
-            let _ = smol::io::copy(&mut rd, stdin).await;
+            let _ = rd.recv_to(stdin).await;
         }
         drop(stdin);
     })
@@ -69,13 +71,13 @@ fn run_on_pipes(
     smol::spawn(async move {
         let out = async {
             if let Some(o) = stdout.as_mut() {
-                let _ = smol::io::copy(o, &mut wr).await;
+                let _ = wr.send_from(o).await;
             }
             let _ = wr.flush().await;
         };
         let err = async {
             if let Some(e) = stderr.as_mut() {
-                let _ = smol::io::copy(e, &mut err_writer).await;
+                let _ = err_writer.send_from(e).await;
             }
             let _ = err_writer.flush().await;
         };
@@ -112,7 +114,8 @@ fn run_on_pty(
         }));
     }
     let control = stream.control();
-    let (mut rd, mut wr) = smol::io::split(stream);
+    let mut wr = stream.stdout();
+    let mut rd = stream;
     let to_pty = pty.clone();
     smol::spawn(async move {
         let _ = smol::io::copy(&mut rd, &mut &*to_pty).await;
@@ -120,7 +123,7 @@ fn run_on_pty(
     .detach();
     smol::spawn(async move {
         // The PTY reports EIO once the shell and its children have gone.
-        let _ = smol::io::copy(&mut &*pty, &mut wr).await;
+        let _ = wr.send_from(&mut &*pty).await;
         let _ = wr.flush().await;
         let status = smol::unblock(move || child.wait()).await;
         demo::report_exit(&control, status);

@@ -5,8 +5,8 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use smol::io::{AsyncRead, AsyncWrite};
-use ssh_proto::bytes::Bytes;
+use smol::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use ssh_proto::bytes::{Bytes, BytesMut};
 use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
 
 /// What a channel handler can reach: `connection`, `channel`, `user`, `state()`,
@@ -26,18 +26,53 @@ pub struct ChannelStream {
     io: ChannelIo,
 }
 
-/// A writer for the channel's stderr stream.
+/// A writer for one of the channel's output streams (stdout or stderr), usable from
+/// another task than the one reading.
 #[derive(Debug, Clone)]
-pub struct ChannelStderr {
+pub struct ChannelWriter {
     io: ChannelWriterIo,
 }
 
+/// The channel's stderr writer (a [`ChannelWriter`]).
+pub type ChannelStderr = ChannelWriter;
+
+/// How much [`ChannelWriter::send_from`] reads at once, and the buffer its reads
+/// share.
+const SEND_FROM_READ: usize = 64 * 1024;
+const SEND_FROM_BUFFER: usize = 128 * 1024;
+
 impl ChannelStream {
     /// A writer for stderr (extended data type 1).
-    pub fn stderr(&self) -> ChannelStderr {
-        ChannelStderr {
+    pub fn stderr(&self) -> ChannelWriter {
+        ChannelWriter {
             io: self.io.stderr(),
         }
+    }
+
+    /// A writer for stdout, to write from another task than the one reading.
+    pub fn stdout(&self) -> ChannelWriter {
+        ChannelWriter {
+            io: self.io.stdout_writer(),
+        }
+    }
+
+    /// Write everything the client sends to `w`, until the client's EOF or the
+    /// channel's close; each received run is written straight from the read buffer
+    /// (no copy in between). Returns the bytes written; `w` is flushed at the end.
+    pub async fn recv_to<W: AsyncWrite + Unpin>(&mut self, w: &mut W) -> io::Result<u64> {
+        let mut total = 0;
+        while let Some(b) = self.recv().await? {
+            w.write_all(&b).await?;
+            total += b.len() as u64;
+        }
+        w.flush().await?;
+        Ok(total)
+    }
+
+    /// Send everything `r` produces as stdout, to its end (see
+    /// [`ChannelWriter::send_from`]).
+    pub async fn send_from<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> io::Result<u64> {
+        self.stdout().send_from(r).await
     }
 
     /// A handle to send exit status, EOF and close from another task.
@@ -107,15 +142,43 @@ impl AsyncWrite for ChannelStream {
     }
 }
 
-impl ChannelStderr {
-    /// Send `data` as stderr without copying it (see [`ChannelStream::send`]).
+impl ChannelWriter {
+    /// Send `data` without copying it (see [`ChannelStream::send`]).
     pub async fn send(&mut self, data: Bytes) -> io::Result<()> {
         let mut data = data;
         std::future::poll_fn(|cx| self.io.poll_send(cx, &mut data)).await
     }
+
+    /// Send everything `r` produces (a process's output, a file, a socket) to its
+    /// end: each read lands in a buffer that is then sent whole, so the bytes are
+    /// copied once, by the read. Returns the bytes sent.
+    pub async fn send_from<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> io::Result<u64> {
+        let mut buf = BytesMut::new();
+        let mut total = 0;
+        loop {
+            // Small reads pack into one allocation; futures-io reads into initialised
+            // memory, so the room offered is zeroed first.
+            if buf.capacity() < SEND_FROM_READ / 4 {
+                buf.reserve(SEND_FROM_BUFFER);
+            }
+            buf.resize(buf.capacity().min(SEND_FROM_READ), 0);
+            let n = r.read(&mut buf).await?;
+            buf.truncate(n);
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+            self.send(buf.split().freeze()).await?;
+        }
+    }
+
+    /// A handle to send exit status, EOF and close.
+    pub fn control(&self) -> ChannelControl {
+        self.io.control()
+    }
 }
 
-impl AsyncWrite for ChannelStderr {
+impl AsyncWrite for ChannelWriter {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

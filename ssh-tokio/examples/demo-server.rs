@@ -58,24 +58,26 @@ fn run_on_pipes(
     let (mut stdin, mut stdout, mut stderr) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let control = stream.control();
-    let mut err_writer = stream.stderr();
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (mut out_writer, mut err_writer) = (stream.stdout(), stream.stderr());
+    let mut stream = stream;
+    // Each side moves owned buffers: received runs written straight to the pipe, the
+    // pipes read into buffers that are sent whole.
     tokio::spawn(async move {
         if let Some(stdin) = stdin.as_mut() {
-            let _ = tokio::io::copy(&mut rd, stdin).await;
+            let _ = stream.recv_to(stdin).await;
         }
         drop(stdin);
     });
     tokio::spawn(async move {
         let out = async {
             if let Some(o) = stdout.as_mut() {
-                let _ = tokio::io::copy(o, &mut wr).await;
+                let _ = out_writer.send_from(o).await;
             }
-            let _ = wr.flush().await;
+            let _ = out_writer.flush().await;
         };
         let err = async {
             if let Some(e) = stderr.as_mut() {
-                let _ = tokio::io::copy(e, &mut err_writer).await;
+                let _ = err_writer.send_from(e).await;
             }
             let _ = err_writer.flush().await;
         };
@@ -111,7 +113,8 @@ fn run_on_pty(
         }));
     }
     let control = stream.control();
-    let (mut rd, mut wr) = tokio::io::split(stream);
+    let mut wr = stream.stdout();
+    let mut rd = stream;
     // Client input to the PTY, and window-change resizes, in one task that owns the writer.
     tokio::spawn(async move {
         let mut buf = vec![0u8; 16 * 1024];
@@ -127,7 +130,7 @@ fn run_on_pty(
     });
     tokio::spawn(async move {
         // The PTY reports EIO once the shell and its children have gone.
-        let _ = tokio::io::copy(&mut pty_rd, &mut wr).await;
+        let _ = wr.send_from(&mut pty_rd).await;
         let _ = wr.flush().await;
         demo::report_exit(&control, child.wait().await);
     });

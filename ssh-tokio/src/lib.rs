@@ -18,7 +18,7 @@ pub use connection::run_connection;
 pub use server::{Server, ServerHandle};
 pub use ssh_net::{IpFamily, ListenOptions, ServerOptions, TcpOptions};
 pub use ssh_proto::server::{ChannelControl, Refusal, ServerControl};
-pub use stream::{ChannelContext, ChannelStderr, ChannelStream};
+pub use stream::{ChannelContext, ChannelStderr, ChannelStream, ChannelWriter};
 
 /// The application's decisions and notifications. Every decision has a safe default:
 /// authentication and channel requests are refused, only session channels open. Each call runs on its own task, so a slow decision never stalls the
