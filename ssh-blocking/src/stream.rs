@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 
-use ssh_proto::bytes::{Bytes, BytesMut};
-use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
+use ssh_proto::bytes::Bytes;
+use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo, SendBuffer};
 
 /// Wakes a parked thread.
 struct Unpark(Thread);
@@ -73,37 +73,23 @@ impl ChannelWriter {
     /// end: each read lands in a buffer that is then sent whole, so the bytes are
     /// copied once, by the read. Returns the bytes sent.
     pub fn send_from<R: Read>(&self, r: &mut R) -> io::Result<u64> {
-        let mut buf = BytesMut::new();
+        let mut buf = SendBuffer::default();
         let mut total = 0;
         loop {
-            // Small reads pack into one allocation; std reads into initialised
-            // memory, so the room offered is zeroed first.
-            if buf.capacity() < SEND_FROM_READ / 4 {
-                buf.reserve(SEND_FROM_BUFFER);
-            }
-            buf.resize(buf.capacity().min(SEND_FROM_READ), 0);
-            let n = match r.read(&mut buf) {
+            // std reads into initialised memory.
+            let n = match r.read(buf.zeroed_room()) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {
-                    buf.clear();
-                    continue;
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            buf.truncate(n);
             if n == 0 {
                 return Ok(total);
             }
             total += n as u64;
-            self.send(buf.split().freeze())?;
+            self.send(buf.take(n))?;
         }
     }
 }
-
-/// How much [`ChannelWriter::send_from`] reads at once, and the buffer its reads
-/// share.
-const SEND_FROM_READ: usize = 64 * 1024;
-const SEND_FROM_BUFFER: usize = 128 * 1024;
 
 impl ChannelStream {
     /// A writer for stderr (extended data type 1).

@@ -52,6 +52,20 @@ impl Rig {
         r
     }
 
+    /// Open a session from the client; the server accepts it and takes its stream.
+    fn open_stream(&mut self) -> (ChannelId, ChannelIo) {
+        let ch = self.client.open_session().unwrap();
+        let mut io = None;
+        self.run(&mut |c| match c {
+            Call::ChannelOpen { channel, reply, .. } => {
+                io = channel.take_stream();
+                reply.send(true);
+            }
+            other => accept_all(other),
+        });
+        (ch, io.expect("stream"))
+    }
+
     /// The client reads the data it has received so far, so windows reopen; then
     /// shuttle until quiet.
     fn read_and_run(&mut self) {
@@ -215,16 +229,7 @@ fn a_dropped_reply_refuses_and_answers_come_from_other_threads() {
 #[test]
 fn channel_streams_carry_data_both_ways_with_backpressure() {
     let mut r = Rig::logged_in(72, "fay");
-    let ch = r.client.open_session().unwrap();
-    let mut io = None;
-    r.run(&mut |c| match c {
-        Call::ChannelOpen { channel, reply, .. } => {
-            io = channel.take_stream();
-            reply.send(true);
-        }
-        other => accept_all(other),
-    });
-    let mut io = io.expect("stream");
+    let (ch, mut io) = r.open_stream();
     r.client.channel(ch).unwrap().send(b"ping").unwrap();
     r.run(&mut accept_all);
     let mut cx = Context::from_waker(Waker::noop());
@@ -272,16 +277,7 @@ fn channel_streams_carry_data_both_ways_with_backpressure() {
 #[test]
 fn owned_sends_and_writes_interleave_in_order_and_owned_receives_take_whole_runs() {
     let mut r = Rig::logged_in(74, "hal");
-    let ch = r.client.open_session().unwrap();
-    let mut io = None;
-    r.run(&mut |c| match c {
-        Call::ChannelOpen { channel, reply, .. } => {
-            io = channel.take_stream();
-            reply.send(true);
-        }
-        other => accept_all(other),
-    });
-    let mut io = io.expect("stream");
+    let (ch, mut io) = r.open_stream();
     let mut cx = Context::from_waker(Waker::noop());
     // 3 MiB out: owned 100 KiB buffers and 7-byte writes alternating, with stderr
     // owned buffers between; more than the stream cap and the client's window, so
@@ -339,16 +335,7 @@ fn owned_sends_and_writes_interleave_in_order_and_owned_receives_take_whole_runs
 #[test]
 fn a_channel_finished_before_its_request_is_answered_replies_first_then_closes() {
     let mut r = Rig::logged_in(75, "ida");
-    let ch = r.client.open_session().unwrap();
-    let mut io = None;
-    r.run(&mut |c| match c {
-        Call::ChannelOpen { channel, reply, .. } => {
-            io = channel.take_stream();
-            reply.send(true);
-        }
-        other => accept_all(other),
-    });
-    let io = io.expect("stream");
+    let (ch, io) = r.open_stream();
     let exec = ChannelRequest::Exec {
         command: b"true".to_vec().into(),
     };

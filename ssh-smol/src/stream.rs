@@ -6,8 +6,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use smol::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use ssh_proto::bytes::{Bytes, BytesMut};
-use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
+use ssh_proto::bytes::Bytes;
+use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo, SendBuffer};
 
 /// What a channel handler can reach: `connection`, `channel`, `user`, `state()`,
 /// `control()`, and `take_stream()` giving this adapter's [`ChannelStream`].
@@ -35,11 +35,6 @@ pub struct ChannelWriter {
 
 /// The channel's stderr writer (a [`ChannelWriter`]).
 pub type ChannelStderr = ChannelWriter;
-
-/// How much [`ChannelWriter::send_from`] reads at once, and the buffer its reads
-/// share.
-const SEND_FROM_READ: usize = 64 * 1024;
-const SEND_FROM_BUFFER: usize = 128 * 1024;
 
 impl ChannelStream {
     /// A writer for stderr (extended data type 1).
@@ -153,22 +148,16 @@ impl ChannelWriter {
     /// end: each read lands in a buffer that is then sent whole, so the bytes are
     /// copied once, by the read. Returns the bytes sent.
     pub async fn send_from<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> io::Result<u64> {
-        let mut buf = BytesMut::new();
+        let mut buf = SendBuffer::default();
         let mut total = 0;
         loop {
-            // Small reads pack into one allocation; futures-io reads into initialised
-            // memory, so the room offered is zeroed first.
-            if buf.capacity() < SEND_FROM_READ / 4 {
-                buf.reserve(SEND_FROM_BUFFER);
-            }
-            buf.resize(buf.capacity().min(SEND_FROM_READ), 0);
-            let n = r.read(&mut buf).await?;
-            buf.truncate(n);
+            // futures-io reads into initialised memory.
+            let n = r.read(buf.zeroed_room()).await?;
             if n == 0 {
                 return Ok(total);
             }
             total += n as u64;
-            self.send(buf.split().freeze()).await?;
+            self.send(buf.take(n)).await?;
         }
     }
 

@@ -5,8 +5,8 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ssh_proto::bytes::{Bytes, BytesMut};
-use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo};
+use ssh_proto::bytes::Bytes;
+use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo, SendBuffer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 /// What a channel handler can reach: `connection`, `channel`, `user`, `state()`,
@@ -35,9 +35,6 @@ pub struct ChannelWriter {
 
 /// The channel's stderr writer (a [`ChannelWriter`]).
 pub type ChannelStderr = ChannelWriter;
-
-/// How much [`ChannelWriter::send_from`] reads ahead in one buffer.
-const SEND_FROM_BUFFER: usize = 128 * 1024;
 
 impl ChannelStream {
     /// A writer for stderr (extended data type 1).
@@ -154,17 +151,15 @@ impl ChannelWriter {
     /// copied once, by the read. Returns the bytes sent. Reads ahead at most one
     /// buffer beyond the stream's own limit.
     pub async fn send_from<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> io::Result<u64> {
-        let mut buf = BytesMut::new();
+        let mut buf = SendBuffer::default();
         let mut total = 0;
         loop {
-            if buf.capacity() < SEND_FROM_BUFFER / 4 {
-                buf.reserve(SEND_FROM_BUFFER);
-            }
-            if r.read_buf(&mut buf).await? == 0 {
+            let n = r.read_buf(buf.for_read()).await?;
+            if n == 0 {
                 return Ok(total);
             }
-            total += buf.len() as u64;
-            self.send(buf.split().freeze()).await?;
+            total += n as u64;
+            self.send(buf.take(n)).await?;
         }
     }
 

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 
 use super::stream_out::StreamOut;
 use super::wakeup::Wakeup;
@@ -314,6 +314,43 @@ impl ChannelWriterIo {
     }
 }
 
+/// Most bytes one read into a [`SendBuffer`] is offered.
+const SEND_READ: usize = 64 * 1024;
+/// What a [`SendBuffer`] allocates at once: several reads pack into it.
+const SEND_ALLOCATION: usize = 128 * 1024;
+
+/// The buffer an adapter's `send_from` reads into: each read's bytes are taken out
+/// whole as a `Bytes` to send (no copy), and small reads pack into one allocation
+/// (a run of tiny reads does not hold one large buffer each).
+#[derive(Debug, Default)]
+pub struct SendBuffer {
+    buf: BytesMut,
+}
+
+impl SendBuffer {
+    /// The empty buffer with room for one read appended (for readers that fill
+    /// uninitialised memory, such as tokio's `read_buf`).
+    pub fn for_read(&mut self) -> &mut BytesMut {
+        if self.buf.capacity() < SEND_READ / 4 {
+            self.buf.reserve(SEND_ALLOCATION);
+        }
+        &mut self.buf
+    }
+
+    /// Zeroed room for one read (for readers that need initialised memory).
+    pub fn zeroed_room(&mut self) -> &mut [u8] {
+        let n = self.for_read().capacity().min(SEND_READ);
+        self.buf.resize(n, 0);
+        &mut self.buf[..]
+    }
+
+    /// The first `n` bytes read, to send whole; the buffer is empty again after.
+    pub fn take(&mut self, n: usize) -> Bytes {
+        self.buf.truncate(n);
+        self.buf.split().freeze()
+    }
+}
+
 /// Sends a channel's closing messages, each after the data written before it; cheap
 /// to clone and usable from any thread or task.
 #[derive(Debug, Clone)]
@@ -428,6 +465,23 @@ mod tests {
             io.poll_send(&mut cx, &mut third),
             Poll::Ready(Err(_))
         ));
+    }
+
+    #[test]
+    fn send_buffer_packs_small_reads_into_one_allocation_and_takes_each_whole() {
+        let mut b = SendBuffer::default();
+        let room = b.zeroed_room();
+        assert_eq!(room.len(), SEND_READ);
+        room[..3].copy_from_slice(b"abc");
+        let first = b.take(3);
+        b.zeroed_room()[..2].copy_from_slice(b"de");
+        let second = b.take(2);
+        assert_eq!((&first[..], &second[..]), (&b"abc"[..], &b"de"[..]));
+        // The second read landed right after the first, in the same allocation.
+        assert_eq!(first.as_ptr().wrapping_add(3), second.as_ptr());
+        b.for_read().extend_from_slice(b"xyz");
+        assert_eq!(&b.take(3)[..], b"xyz");
+        assert!(b.take(0).is_empty());
     }
 
     #[test]

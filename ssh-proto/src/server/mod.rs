@@ -14,7 +14,7 @@ mod stream_out;
 pub mod wakeup;
 
 pub use admission::{AddressPattern, AdmissionPolicy, Refusal, MAX_CONNECTIONS_CEILING};
-pub use channel_io::{ChannelControl, ChannelIo, ChannelWriterIo};
+pub use channel_io::{ChannelControl, ChannelIo, ChannelWriterIo, SendBuffer};
 pub use control::{
     Admitted, ChannelInfo, ConnectionId, ConnectionInfo, RegistryError, ServerControl,
 };
