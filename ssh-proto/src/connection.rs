@@ -197,7 +197,7 @@ impl Channel<'_> {
 
     /// Send on a given stream.
     pub fn send_stream(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, Error> {
-        let n = self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport, true))?;
+        let n = self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport))?;
         self.core.app_active |= n > 0;
         Ok(n)
     }
@@ -208,7 +208,15 @@ impl Channel<'_> {
     /// after the next [`ServerConnection::poll_transmit`] or window adjust; an
     /// `Event::ChannelWritable` follows when less than offered was taken.
     pub fn send_now(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, Error> {
-        let n = self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport, false))?;
+        self.send_now_parts(stream, &[data])
+    }
+
+    /// As [`Channel::send_now`] for several runs of bytes taken as one sequence: small
+    /// runs are packed together into packets of up to the peer's maximum size, and
+    /// each byte is copied once, into its packet. Returns the bytes taken, counted
+    /// across the runs in order.
+    pub fn send_now_parts(&mut self, stream: DataStream, parts: &[&[u8]]) -> Result<usize, Error> {
+        let n = self.run(|c, id| c.channels.send_parts(id, stream, parts, &mut c.transport))?;
         self.core.app_active |= n > 0;
         Ok(n)
     }

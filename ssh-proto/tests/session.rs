@@ -333,6 +333,32 @@ fn owned_sends_and_writes_interleave_in_order_and_owned_receives_take_whole_runs
 }
 
 #[test]
+fn small_owned_buffers_queued_together_share_one_packet() {
+    let mut r = Rig::logged_in(76, "jo");
+    let (_, io) = r.open_stream();
+    let mut cx = Context::from_waker(Waker::noop());
+    let before = r.client_events.len();
+    let mut want = Vec::new();
+    for i in 0..10u8 {
+        let mut piece = bytes::Bytes::from(vec![i; 100]);
+        want.extend_from_slice(&piece);
+        assert!(io.poll_send(&mut cx, &mut piece).is_ready());
+    }
+    assert!(io.poll_write(&mut cx, b"tail").is_ready());
+    want.extend_from_slice(b"tail");
+    r.run(&mut accept_all);
+    let packets: Vec<&bytes::Bytes> = r.client_events[before..]
+        .iter()
+        .filter_map(|e| match e {
+            Event::ChannelData { data, .. } => Some(data),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(packets.len(), 1, "one packet for 11 queued runs");
+    assert_eq!(&packets[0][..], &want[..]);
+}
+
+#[test]
 fn a_channel_finished_before_its_request_is_answered_replies_first_then_closes() {
     let mut r = Rig::logged_in(75, "ida");
     let (ch, io) = r.open_stream();

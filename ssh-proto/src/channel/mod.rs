@@ -122,6 +122,47 @@ impl Chan {
 }
 
 /// All channels of one connection.
+impl Chan {
+    /// Packets now for the first `total` bytes of `parts` (none while bytes buffered
+    /// earlier on this stream wait): as far as the window and the output high-water
+    /// mark allow. Returns the bytes sent.
+    fn send_direct(
+        &mut self,
+        stream: DataStream,
+        parts: &[&[u8]],
+        total: usize,
+        tx: &mut Transport,
+        high_water: usize,
+    ) -> Result<usize, Error> {
+        if self.eof_queued || self.close_queued {
+            return Err(Error::ChannelState("send after EOF or close"));
+        }
+        let (code, queued) = match stream {
+            DataStream::Normal => (None, &self.out_normal),
+            DataStream::Stderr => (Some(1), &self.out_stderr),
+            DataStream::Extended(n) => (Some(n), &self.out_stderr),
+        };
+        if !queued.is_empty() {
+            return Ok(0);
+        }
+        let mut from = Gather::new(parts);
+        let mut done = 0;
+        while done < total
+            && self.send_window > 0
+            && tx.can_send()
+            && tx.pending_output() < high_water
+        {
+            let n = (total - done)
+                .min(self.send_window as usize)
+                .min(self.send_max_packet as usize);
+            write_data_from(tx, self.remote, code, &mut from, n)?;
+            self.send_window -= n as u32;
+            done += n;
+        }
+        Ok(done)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct ChannelTable {
     chans: Vec<Option<Chan>>,
@@ -142,11 +183,54 @@ fn unknown(_id: u32) -> Error {
 /// Message number, recipient, data type code (extended data only) and length.
 const DATA_HEADER_MAX: usize = 1 + 4 + 4 + 4;
 
+/// A read position over several byte runs taken as one sequence.
+struct Gather<'a> {
+    parts: &'a [&'a [u8]],
+    part: usize,
+    at: usize,
+}
+
+impl<'a> Gather<'a> {
+    fn new(parts: &'a [&'a [u8]]) -> Self {
+        Gather {
+            parts,
+            part: 0,
+            at: 0,
+        }
+    }
+
+    /// Append the next `n` bytes to `o` (there must be that many left).
+    fn copy_into(&mut self, o: &mut bytes::BytesMut, mut n: usize) {
+        while n > 0 {
+            let p = &self.parts[self.part][self.at..];
+            let k = p.len().min(n);
+            o.extend_from_slice(&p[..k]);
+            n -= k;
+            self.at += k;
+            if self.at == self.parts[self.part].len() {
+                self.part += 1;
+                self.at = 0;
+            }
+        }
+    }
+}
+
 fn write_data(
     tx: &mut Transport,
     remote: u32,
     code: Option<u32>,
     chunk: &[u8],
+) -> Result<(), Error> {
+    write_data_from(tx, remote, code, &mut Gather::new(&[chunk]), chunk.len())
+}
+
+/// One data packet carrying the next `len` bytes of `from`.
+fn write_data_from(
+    tx: &mut Transport,
+    remote: u32,
+    code: Option<u32>,
+    from: &mut Gather<'_>,
+    len: usize,
 ) -> Result<(), Error> {
     crate::transport::log::packet_meta(
         tx.log_settings(),
@@ -156,9 +240,9 @@ fn write_data(
         } else {
             CHANNEL_DATA
         },
-        chunk.len(),
+        len,
     );
-    tx.send_with(DATA_HEADER_MAX + chunk.len(), |o| {
+    tx.send_with(DATA_HEADER_MAX + len, |o| {
         match code {
             None => o.put_u8(CHANNEL_DATA),
             Some(_) => o.put_u8(CHANNEL_EXTENDED_DATA),
@@ -167,8 +251,8 @@ fn write_data(
         if let Some(c) = code {
             o.put_u32(c);
         }
-        o.put_u32(chunk.len() as u32);
-        o.extend_from_slice(chunk);
+        o.put_u32(len as u32);
+        from.copy_into(o, len);
     })
 }
 
@@ -609,50 +693,39 @@ impl ChannelTable {
     }
 
     /// Accept as much of `data` as the peer's window and our send buffer allow.
+    /// Send the runs in `parts`, taken as one sequence, as packets now (as far as
+    /// the window and the output high-water mark allow), packing small runs together
+    /// up to the peer's maximum packet; nothing is buffered. Returns the bytes sent.
+    pub(crate) fn send_parts(
+        &mut self,
+        id: ChannelId,
+        stream: DataStream,
+        parts: &[&[u8]],
+        tx: &mut Transport,
+    ) -> Result<usize, Error> {
+        let high_water = self.limits.output_high_water;
+        let c = self.get_open(id)?;
+        let total = parts.iter().map(|p| p.len()).sum();
+        let done = c.send_direct(stream, parts, total, tx, high_water)?;
+        if done < total {
+            c.blocked = true;
+        }
+        Ok(done)
+    }
+
+    /// Send what goes out now and buffer the rest up to the channel's send buffer.
     pub(crate) fn send(
         &mut self,
         id: ChannelId,
         stream: DataStream,
         data: &[u8],
         tx: &mut Transport,
-        buffer: bool,
     ) -> Result<usize, Error> {
         let high_water = self.limits.output_high_water;
         let cap = self.limits.channel_send_buffer;
         let c = self.get_open(id)?;
-        if c.eof_queued || c.close_queued {
-            return Err(Error::ChannelState("send after EOF or close"));
-        }
-        let code = match stream {
-            DataStream::Normal => None,
-            DataStream::Stderr => Some(1),
-            DataStream::Extended(n) => Some(n),
-        };
-        let mut done = 0;
-        let direct = match stream {
-            DataStream::Normal => c.out_normal.is_empty(),
-            _ => c.out_stderr.is_empty(),
-        };
-        if direct {
-            while done < data.len()
-                && c.send_window > 0
-                && tx.can_send()
-                && tx.pending_output() < high_water
-            {
-                let n = (data.len() - done)
-                    .min(c.send_window as usize)
-                    .min(c.send_max_packet as usize);
-                write_data(tx, c.remote, code, &data[done..done + n])?;
-                c.send_window -= n as u32;
-                done += n;
-            }
-        }
-        let room = if buffer {
-            cap.saturating_sub(c.buffered())
-        } else {
-            0
-        };
-        let take = room.min(data.len() - done);
+        let mut done = c.send_direct(stream, &[data], data.len(), tx, high_water)?;
+        let take = cap.saturating_sub(c.buffered()).min(data.len() - done);
         match stream {
             DataStream::Normal => c.out_normal.extend_from_slice(&data[done..done + take]),
             _ => c.out_stderr.extend_from_slice(&data[done..done + take]),

@@ -452,7 +452,7 @@ mod tests {
             Poll::Ready(Ok(()))
         ));
         assert!(first.is_empty());
-        assert_eq!(link.lock().out[0].front().as_ptr(), big.as_ptr());
+        assert_eq!(link.lock().out[0].runs::<1>().0[0].as_ptr(), big.as_ptr());
         let mut second = Bytes::from_static(b"more");
         assert!(io.poll_send(&mut cx, &mut second).is_pending());
         assert_eq!(second, Bytes::from_static(b"more"));

@@ -676,16 +676,17 @@ impl<S: Default + Send + 'static> Session<S> {
         }
         let mut progressed = false;
         for (idx, stream) in [(0, DataStream::Normal), (1, DataStream::Stderr)] {
+            // Queued runs go out together: small ones share packets.
             let out = &mut s.out[idx];
             while !out.is_empty() {
-                let front = out.front();
-                let Ok(n) = ch.send_now(stream, front) else {
+                let (runs, k) = out.runs::<16>();
+                let offered: usize = runs[..k].iter().map(|r| r.len()).sum();
+                let Ok(n) = ch.send_now_parts(stream, &runs[..k]) else {
                     break;
                 };
-                let whole = n == front.len();
                 out.advance(n);
                 progressed |= n > 0;
-                if !whole {
+                if n < offered {
                     break;
                 }
             }

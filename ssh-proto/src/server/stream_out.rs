@@ -45,26 +45,37 @@ impl StreamOut {
         self.owned.push_back(data);
     }
 
-    /// The first run of queued bytes (empty when nothing is queued).
-    pub(crate) fn front(&self) -> &[u8] {
-        match self.owned.front() {
-            Some(b) => b,
-            None => &self.tail,
+    /// Up to `N` queued runs in order (owned buffers, then the tail), and how many.
+    pub(crate) fn runs<const N: usize>(&self) -> ([&[u8]; N], usize) {
+        let mut runs: [&[u8]; N] = [&[]; N];
+        let mut k = 0;
+        let tail = (!self.tail.is_empty()).then_some(&self.tail[..]);
+        for r in self.owned.iter().map(|b| &b[..]).chain(tail).take(N) {
+            runs[k] = r;
+            k += 1;
         }
+        (runs, k)
     }
 
-    /// Drop the first `n` bytes of [`StreamOut::front`].
-    pub(crate) fn advance(&mut self, n: usize) {
-        match self.owned.front_mut() {
-            Some(b) => {
-                b.advance(n);
-                if b.is_empty() {
-                    self.owned.pop_front();
+    /// Drop the first `n` queued bytes (they may span several runs).
+    pub(crate) fn advance(&mut self, mut n: usize) {
+        self.len -= n;
+        while n > 0 {
+            match self.owned.front_mut() {
+                Some(b) => {
+                    let k = b.len().min(n);
+                    b.advance(k);
+                    n -= k;
+                    if b.is_empty() {
+                        self.owned.pop_front();
+                    }
+                }
+                None => {
+                    self.tail.advance(n);
+                    n = 0;
                 }
             }
-            None => self.tail.advance(n),
         }
-        self.len -= n;
     }
 
     /// Let go of the tail's memory once it is empty.
@@ -85,8 +96,8 @@ mod tests {
     fn drain(q: &mut StreamOut, step: usize) -> Vec<u8> {
         let mut got = Vec::new();
         while !q.is_empty() {
-            let n = q.front().len().min(step);
-            got.extend_from_slice(&q.front()[..n]);
+            let n = q.runs::<1>().0[0].len().min(step);
+            got.extend_from_slice(&q.runs::<1>().0[0][..n]);
             q.advance(n);
         }
         got
@@ -104,7 +115,26 @@ mod tests {
         assert_eq!(q.len(), 10);
         assert_eq!(drain(&mut q, 3), b"abcdefghij");
         assert_eq!(q.len(), 0);
-        assert!(q.front().is_empty());
+        assert!(q.runs::<1>().0[0].is_empty());
+    }
+
+    #[test]
+    fn runs_list_the_queue_in_order_and_advance_crosses_them() {
+        let mut q = StreamOut::default();
+        q.push(Bytes::from_static(b"ab"));
+        q.push(Bytes::from_static(b"cde"));
+        q.extend_from_slice(b"fg");
+        let (runs, k) = q.runs::<8>();
+        assert_eq!(&runs[..k], &[&b"ab"[..], b"cde", b"fg"]);
+        let (runs, k) = q.runs::<2>();
+        assert_eq!(&runs[..k], &[&b"ab"[..], b"cde"]);
+        q.advance(4);
+        assert_eq!(q.len(), 3);
+        let (runs, k) = q.runs::<8>();
+        assert_eq!(&runs[..k], &[&b"e"[..], b"fg"]);
+        q.advance(3);
+        assert!(q.is_empty());
+        assert_eq!(q.runs::<4>().1, 0);
     }
 
     #[test]
@@ -112,9 +142,9 @@ mod tests {
         let data = Bytes::from(vec![7u8; 1000]);
         let mut q = StreamOut::default();
         q.push(data.clone());
-        assert_eq!(q.front().as_ptr(), data.as_ptr());
+        assert_eq!(q.runs::<1>().0[0].as_ptr(), data.as_ptr());
         q.advance(10);
-        assert_eq!(q.front().as_ptr(), data[10..].as_ptr());
+        assert_eq!(q.runs::<1>().0[0].as_ptr(), data[10..].as_ptr());
     }
 
     #[test]
@@ -123,7 +153,7 @@ mod tests {
         q.extend_from_slice(&[1; 4096]);
         q.shrink();
         assert_eq!(q.len(), 4096);
-        let n = q.front().len();
+        let n = q.runs::<1>().0[0].len();
         q.advance(n);
         q.shrink();
         assert_eq!(q.tail.capacity(), 0);
