@@ -6,6 +6,9 @@ use std::collections::VecDeque;
 
 use bytes::{Buf, Bytes, BytesMut};
 
+/// The smallest allocation for copied bytes.
+const TAIL_CHUNK: usize = 32 * 1024;
+
 /// A channel output stream's queued bytes, in the order the application gave them.
 #[derive(Debug, Default)]
 pub(crate) struct StreamOut {
@@ -27,8 +30,16 @@ impl StreamOut {
         self.len == 0
     }
 
-    /// Copy `data` in after everything queued.
+    /// Copy `data` in after everything queued. A full tail is queued as it is and a
+    /// new one started, so growing never copies the bytes already written.
     pub(crate) fn extend_from_slice(&mut self, data: &[u8]) {
+        if self.tail.capacity() - self.tail.len() < data.len() {
+            if !self.tail.is_empty() {
+                self.owned.push_back(self.tail.split().freeze());
+            }
+            // Takes the old memory back when everything cut from it has been sent.
+            self.tail.reserve(data.len().max(TAIL_CHUNK));
+        }
         self.tail.extend_from_slice(data);
         self.len += data.len();
     }
@@ -145,6 +156,23 @@ mod tests {
         assert_eq!(q.runs::<1>().0[0].as_ptr(), data.as_ptr());
         q.advance(10);
         assert_eq!(q.runs::<1>().0[0].as_ptr(), data[10..].as_ptr());
+    }
+
+    #[test]
+    fn copied_bytes_past_a_full_tail_start_a_new_one_without_moving_the_old() {
+        let mut q = StreamOut::default();
+        q.extend_from_slice(&[1; 1000]);
+        let first = q.runs::<1>().0[0].as_ptr();
+        q.extend_from_slice(&[2; TAIL_CHUNK]);
+        let (runs, k) = q.runs::<4>();
+        assert_eq!(k, 2);
+        assert_eq!(
+            runs[0].as_ptr(),
+            first,
+            "the first bytes stayed where they were"
+        );
+        assert_eq!((runs[0].len(), runs[1].len()), (1000, TAIL_CHUNK));
+        assert_eq!(q.len(), 1000 + TAIL_CHUNK);
     }
 
     #[test]
