@@ -1,7 +1,8 @@
 //! Heap allocations on the data path, counted with dhat's allocator: a steady-state
 //! transfer through our client and server in memory (both ends and the harness are
 //! counted, so this is an upper bound for the server alone). The figure is printed;
-//! the bound asserted is loose, to catch a regression to per-packet allocation.
+//! the bounds asserted catch per-packet allocation and output buffers that are not
+//! reused.
 
 use std::sync::Arc;
 
@@ -59,5 +60,12 @@ fn allocations_per_mib_in_a_steady_transfer() {
         blocks / (MIB as u64) < 32,
         "{} allocations per MiB: something allocates per packet",
         blocks / MIB as u64
+    );
+    // The sealed output refills its two buffers in turn: a busy sender's bytes do
+    // not go through fresh allocations (7 per MiB and ~600 KB when it did).
+    assert!(
+        bytes / (MIB as u64) < 64 * 1024,
+        "{} bytes allocated per MiB: the sealed output allocates new buffers",
+        bytes / MIB as u64
     );
 }

@@ -18,6 +18,10 @@ pub(crate) struct SealedOutput {
     ready: VecDeque<Bytes>,
     ready_len: usize,
     current: BytesMut,
+    /// The buffer filled before `current`: the two take turns, so once the socket
+    /// has taken every chunk cut from one, its memory is filled again instead of a
+    /// new allocation.
+    spare: BytesMut,
     /// How much the next buffer allocates: doubles each time one fills up.
     next_chunk: usize,
 }
@@ -28,6 +32,7 @@ impl SealedOutput {
             ready: VecDeque::new(),
             ready_len: 0,
             current: BytesMut::new(),
+            spare: BytesMut::new(),
             next_chunk: MIN_CHUNK,
         }
     }
@@ -51,7 +56,9 @@ impl SealedOutput {
                 self.ready.push_back(full);
                 self.next_chunk = (self.next_chunk * 2).min(MAX_CHUNK);
             }
-            // Reuses the old allocation when every chunk cut from it has been written.
+            std::mem::swap(&mut self.current, &mut self.spare);
+            // Reuses the buffer's allocation when every chunk cut from it has been
+            // written.
             self.current.reserve(n.max(self.next_chunk));
         }
         &mut self.current
@@ -77,6 +84,9 @@ impl SealedOutput {
         }
         if self.current.is_empty() && self.current.capacity() > 0 {
             self.current = BytesMut::new();
+        }
+        if self.spare.capacity() > 0 {
+            self.spare = BytesMut::new();
         }
         if self.is_empty() {
             self.next_chunk = MIN_CHUNK;
