@@ -13,7 +13,7 @@ use ssh_proto::bytes::Bytes;
 use ssh_proto::{
     AuthDecision, AuthMethod, AuthRequest, ChannelRequest, Limits, PrivateKey, ServerConfig,
 };
-use ssh_tokio::{ChannelContext, Handler, Server, ServerOptions};
+use ssh_tokio::{ChannelContext, ChannelStream, Handler, Server, ServerOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Bytes per send or write of `zero`, as the russh bench server writes.
@@ -21,7 +21,7 @@ const CHUNK: usize = 32 * 1024;
 
 struct Bench;
 
-impl Handler for Bench {
+impl Handler<ChannelStream> for Bench {
     type ChannelState = ();
 
     async fn auth(&self, r: AuthRequest) -> AuthDecision {

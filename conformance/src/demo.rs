@@ -8,12 +8,12 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ssh_net::{IpFamily, ServerOptions};
-use ssh_proto::server::ChannelControl;
 use ssh_proto::{
     AuthDecision, AuthMethod, AuthRequest, ChannelRequest, PrivateKey, PtyRequest, PublicKey,
     ServerConfig, SystemRng,
 };
+use ssh_server::ChannelControl;
+use ssh_server::{IpFamily, ServerOptions};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -393,7 +393,7 @@ pub fn finish() {
 /// thread, as an operator's tool would: `list`, `disconnect ID`, `send ID CHANNEL TEXT`,
 /// `stop`, `shutdown SECS` (then the process exits). Each answer ends with `end`.
 pub fn spawn_console(
-    control: ssh_proto::server::ServerControl,
+    control: ssh_server::ServerControl,
     shutdown: impl Fn(Duration) -> bool + Send + 'static,
 ) {
     use std::io::BufRead;
@@ -416,7 +416,7 @@ pub fn spawn_console(
                     }
                 }
                 ["disconnect", id] => {
-                    let r = id.parse().map(ssh_proto::server::ConnectionId).map(|id| {
+                    let r = id.parse().map(ssh_server::ConnectionId).map(|id| {
                         control.disconnect(
                             id,
                             ssh_proto::DisconnectReason::ByApplication,
@@ -436,7 +436,7 @@ pub fn spawn_console(
                     let r = match (id.parse(), ch.parse()) {
                         (Ok(id), Ok(ch)) => control
                             .send_to_channel(
-                                ssh_proto::server::ConnectionId(id),
+                                ssh_server::ConnectionId(id),
                                 ssh_proto::ChannelId(ch),
                                 format!("{}\n", text.join(" ")).as_bytes(),
                             )

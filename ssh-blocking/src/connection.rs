@@ -1,27 +1,30 @@
-//! One connection on std threads: a reader thread feeding a bounded queue, and the
-//! driver loop on the calling thread around the shared [`Session`].
+//! One connection on std threads: the shared [`Driver`] loop on the calling thread,
+//! polled with a waker that unparks it, and a reader thread that blocks on the socket
+//! and hands chunks over through a bounded queue.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
 use std::sync::Arc;
-use std::time::Instant;
+use std::task::{Context, Poll, Waker};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
 
 use ssh_proto::bytes::BytesMut;
-use ssh_proto::server::{Admitted, Call, Session, Wakeup};
 use ssh_proto::ServerConfig;
+use ssh_server::{Admitted, Call, DriveStep, Driver, PollIo, Session};
 use tracing::info;
 
+use crate::stream::Unpark;
 use crate::Handler;
 
 /// Bytes offered to one read.
 const READ_CHUNK: usize = 64 * 1024;
 /// Chunks the reader may queue before it waits for the driver.
 const READ_QUEUE: usize = 16;
-/// After our last bytes, how long to wait for the peer to close.
-const LINGER: std::time::Duration = std::time::Duration::from_secs(2);
-/// How often a blocked write looks whether the connection was aborted.
-const WRITE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long one blocked write waits before the driver looks at its other work (timers,
+/// an abort): a peer that stops reading must not pin the thread.
+const WRITE_POLL: Duration = Duration::from_secs(1);
 
 enum Input {
     Bytes(BytesMut),
@@ -29,18 +32,24 @@ enum Input {
     Failed(io::Error),
 }
 
-fn reader(mut stream: TcpStream, wake: Arc<Wakeup>) -> Receiver<Input> {
+/// Read the socket until EOF or an error, queueing chunks for the driver thread and
+/// unparking it after each. Reads go into one buffer that is reused once the driver
+/// has let go of the chunks cut from it (no allocation per read).
+fn reader(mut stream: TcpStream, driver: Thread) -> Receiver<Input> {
     let (tx, rx) = sync_channel(READ_QUEUE);
     let span = tracing::Span::current();
     std::thread::spawn(move || {
         let _g = span.enter();
+        let mut pool = BytesMut::new();
         loop {
-            let mut buf = BytesMut::zeroed(READ_CHUNK);
-            let msg = match stream.read(&mut buf) {
+            pool.reserve(READ_CHUNK);
+            // std reads into initialised memory.
+            pool.resize(READ_CHUNK, 0);
+            let msg = match stream.read(&mut pool) {
                 Ok(0) => Input::Eof,
                 Ok(n) => {
-                    buf.truncate(n);
-                    Input::Bytes(buf)
+                    pool.truncate(n);
+                    Input::Bytes(pool.split())
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => Input::Failed(e),
@@ -49,7 +58,7 @@ fn reader(mut stream: TcpStream, wake: Arc<Wakeup>) -> Receiver<Input> {
             if tx.send(msg).is_err() {
                 return;
             }
-            wake.notify();
+            driver.unpark();
             if last {
                 return;
             }
@@ -58,125 +67,134 @@ fn reader(mut stream: TcpStream, wake: Arc<Wakeup>) -> Receiver<Input> {
     rx
 }
 
+/// The socket as the driver's [`PollIo`]: reads come from the reader thread's queue,
+/// writes block (a bounded time), sleeps are recorded for the park that follows.
+struct ThreadIo {
+    stream: TcpStream,
+    input: Receiver<Input>,
+    /// A chunk taken off the queue by a readiness check, not yet read.
+    next: Option<Input>,
+    /// The earliest deadline the driver asked to sleep until in this poll.
+    deadline: Option<Instant>,
+}
+
+impl ThreadIo {
+    fn peek(&mut self) -> Option<&Input> {
+        if self.next.is_none() {
+            self.next = match self.input.try_recv() {
+                Ok(i) => Some(i),
+                Err(TryRecvError::Empty) => None,
+                Err(TryRecvError::Disconnected) => Some(Input::Eof),
+            };
+        }
+        self.next.as_ref()
+    }
+}
+
+impl PollIo for ThreadIo {
+    fn poll_read(&mut self, _: &mut Context<'_>, buf: &mut BytesMut) -> Poll<io::Result<usize>> {
+        self.peek();
+        match self.next.take() {
+            None => Poll::Pending,
+            Some(Input::Bytes(b)) => {
+                buf.extend_from_slice(&b);
+                Poll::Ready(Ok(b.len()))
+            }
+            Some(Input::Eof) => Poll::Ready(Ok(0)),
+            Some(Input::Failed(e)) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_read_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.peek() {
+            Some(_) => Poll::Ready(Ok(())),
+            None => Poll::Pending,
+        }
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.stream.write(buf) {
+            Ok(0) => Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => Poll::Ready(Ok(n)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                // Let the driver look at its other work, then try again.
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            Err(e) => Poll::Ready(Err(e)),
+        }
+    }
+
+    fn poll_close(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let _ = self.stream.shutdown(Shutdown::Write);
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_sleep_until(&mut self, _: &mut Context<'_>, deadline: Instant) -> Poll<()> {
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        self.deadline = Some(self.deadline.map_or(deadline, |d| d.min(deadline)));
+        Poll::Pending
+    }
+
+    fn ack_now(&mut self) {
+        let _ = ssh_server::ack_now(&self.stream);
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
 /// Run one admitted connection on the calling thread until it ends.
 pub fn run_connection<H: Handler>(
-    mut stream: TcpStream,
+    stream: TcpStream,
     config: Arc<ServerConfig>,
     handler: Arc<H>,
     admitted: Admitted,
 ) -> io::Result<()> {
     let id = admitted.id();
-    let mut session: Session<H::ChannelState> =
+    let session: Session<H::ChannelState> =
         Session::new(config, Instant::now(), admitted).map_err(io::Error::other)?;
     handler.connected(&session.info());
-    let wake = session.wakeup();
-    let input = reader(stream.try_clone()?, wake.clone());
     stream.set_write_timeout(Some(WRITE_POLL))?;
-    let mut rx = BytesMut::new();
-    let mut reading = true;
+    let mut io = ThreadIo {
+        input: reader(stream.try_clone()?, std::thread::current()),
+        stream,
+        next: None,
+        deadline: None,
+    };
+    let mut driver = Driver::new(Box::new(session));
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
     let error = loop {
-        while let Some(call) = session.poll_call() {
-            dispatch(&handler, call);
-        }
-        let mut failed = None;
-        while let Some(b) = session.poll_transmit() {
-            if let Err(e) = write_all(&mut stream, &b, &session) {
-                failed = Some(e);
-                break;
-            }
-        }
-        if failed.is_some() {
-            break failed;
-        }
-        if session.is_finished() {
-            break None;
-        }
-        let mut progress = false;
-        while reading {
-            match input.try_recv() {
-                Ok(Input::Bytes(b)) => {
-                    // Take the reader's buffer as is when nothing is left over: no copy.
-                    if rx.is_empty() {
-                        rx = b;
-                    } else {
-                        rx.extend_from_slice(&b);
-                    }
-                    session.handle_input(Instant::now(), &mut rx);
-                    if !session.is_authenticated() && session.pending_output() == 0 {
-                        // See ssh_net::ack_now: no 40 ms stalls in the handshake.
-                        let _ = ssh_net::ack_now(&stream);
-                    }
-                    progress = true;
-                }
-                Ok(Input::Eof) | Err(TryRecvError::Disconnected) => {
-                    reading = false;
-                    session.peer_closed();
-                    progress = true;
-                }
-                Ok(Input::Failed(e)) => {
-                    failed = Some(e);
-                    break;
-                }
-                Err(TryRecvError::Empty) => break,
-            }
-        }
-        if failed.is_some() {
-            break failed;
-        }
-        let deadline = session.poll_timeout();
-        if deadline.is_some_and(|d| d <= Instant::now()) {
-            session.handle_timeout(Instant::now());
-            progress = true;
-        }
-        if !progress && wake.wait(deadline) {
-            session.process();
+        io.deadline = None;
+        match driver.poll(&mut io, &mut cx) {
+            Poll::Ready(DriveStep::Call(call)) => dispatch(&handler, call),
+            Poll::Ready(DriveStep::Done(e)) => break e,
+            Poll::Pending => match io.deadline {
+                Some(d) => std::thread::park_timeout(d.saturating_duration_since(Instant::now())),
+                None => std::thread::park(),
+            },
         }
     };
-    if error.is_none() && reading && !session.is_aborted() {
-        // Half-close and wait for the peer's close: closing with unread input sends
-        // a reset, which can destroy the DISCONNECT before the client reads it.
-        let _ = stream.shutdown(Shutdown::Write);
-        let until = Instant::now() + LINGER;
-        while let Ok(Input::Bytes(_)) =
-            input.recv_timeout(until.saturating_duration_since(Instant::now()))
-        {}
-    }
-    let _ = stream.shutdown(Shutdown::Both);
-    let ended = session.finish(error.as_ref());
+    // Ends the reader thread too.
+    let _ = io.stream.shutdown(Shutdown::Both);
+    let ended = driver.finish(error.as_ref());
     info!(description = %ended.description, "connection ended");
     handler.disconnected(id, &ended);
     match error {
         Some(e) => Err(e),
         None => Ok(()),
     }
-}
-
-/// Write everything, waking every [`WRITE_POLL`] to see whether the connection was
-/// aborted meanwhile (a peer that stops reading must not pin the thread forever).
-fn write_all<S: Default + Send + 'static>(
-    stream: &mut TcpStream,
-    mut buf: &[u8],
-    session: &Session<S>,
-) -> io::Result<()> {
-    while !buf.is_empty() {
-        match stream.write(buf) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => buf = &buf[n..],
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                ) =>
-            {
-                if session.is_aborted() {
-                    return Err(io::Error::other("aborted while the peer was not reading"));
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 /// Run a decision on its own thread, in the connection's span.

@@ -3,7 +3,7 @@
 //! channels as `Read + Write` streams.
 //!
 //! Threads: each connection has a driver thread (the shared
-//! [`ssh_proto::server::Session`], writes, timers) and a reader thread that blocks on
+//! [`ssh_server::Session`], writes, timers) and a reader thread that blocks on
 //! the socket and hands chunks over through a bounded queue; each handler call runs
 //! on a short-lived thread so a slow decision never stalls the connection. Threads
 //! keep the code obvious and suit the tens-to-hundreds of sessions a blocking server
@@ -15,13 +15,13 @@ mod stream;
 
 use std::net::SocketAddr;
 
-use ssh_proto::server::{ConnectionId, ConnectionInfo, Ended};
 use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest};
+use ssh_server::{ConnectionId, ConnectionInfo, Ended};
 
 pub use connection::run_connection;
 pub use server::{Server, ServerHandle};
-pub use ssh_net::{IpFamily, ListenOptions, ServerOptions, TcpOptions};
-pub use ssh_proto::server::{ChannelControl, Refusal, ServerControl};
+pub use ssh_server::{ChannelControl, Refusal, ServerControl};
+pub use ssh_server::{IpFamily, ListenOptions, ServerOptions, TcpOptions};
 pub use stream::{ChannelContext, ChannelStream, ChannelWriter};
 
 /// The application's decisions and notifications. Every decision has a safe default:

@@ -5,9 +5,8 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ssh_net::{ServerOptions, TcpOptions};
-use ssh_proto::server::ServerControl;
 use ssh_proto::ServerConfig;
+use ssh_server::{ServerControl, ServerOptions, TcpOptions};
 use tracing::{info, info_span, warn};
 
 use crate::connection::run_connection;
@@ -59,7 +58,7 @@ impl<H: Handler> Server<H> {
     /// Bind the listening sockets.
     pub fn bind(options: ServerOptions, config: Arc<ServerConfig>, handler: H) -> io::Result<Self> {
         let control = ServerControl::new(options.admission.clone()).map_err(io::Error::other)?;
-        let listeners = ssh_net::bind(&options.listen)?;
+        let listeners = ssh_server::bind(&options.listen)?;
         Ok(Server {
             listeners,
             config,

@@ -7,10 +7,10 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 
 use ssh_proto::bytes::Bytes;
-use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo, SendBuffer};
+use ssh_server::{ChannelControl, ChannelIo, ChannelWriterIo, SendBuffer};
 
 /// Wakes a parked thread.
-struct Unpark(Thread);
+pub(crate) struct Unpark(pub(crate) Thread);
 
 impl Wake for Unpark {
     fn wake(self: Arc<Self>) {
@@ -35,7 +35,7 @@ fn block_on<T>(mut poll: impl FnMut(&mut Context<'_>) -> Poll<T>) -> T {
 
 /// What a channel handler can reach: `connection`, `channel`, `user`, `state()`,
 /// `control()`, and `take_stream()` giving this adapter's [`ChannelStream`].
-pub type ChannelContext<S> = server::ChannelContext<S, ChannelStream>;
+pub type ChannelContext<S> = ssh_server::ChannelContext<S, ChannelStream>;
 
 impl From<ChannelIo> for ChannelStream {
     fn from(io: ChannelIo) -> Self {

@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use ssh_proto::server::{ConnectionId, ConnectionInfo, Ended};
 use ssh_proto::*;
+use ssh_server::{ConnectionId, ConnectionInfo, Ended};
 use std::io::Read;
 
 use ssh_blocking::{Handler, Server, ServerOptions};

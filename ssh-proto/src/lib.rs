@@ -34,7 +34,7 @@ pub mod event;
 pub mod kex;
 pub mod keys;
 pub mod secret;
-pub mod server;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod transport;
 pub mod upkeep;

@@ -1,9 +1,9 @@
 //! The smallest useful smol server: password login, exec answers with the command.
 use smol::io::AsyncWriteExt;
 use ssh_proto::*;
-use ssh_smol::{ChannelContext, Handler, Server, ServerOptions};
+use ssh_smol::{ChannelContext, ChannelStream, Handler, Server, ServerOptions};
 struct Echo;
-impl Handler for Echo {
+impl Handler<ChannelStream> for Echo {
     type ChannelState = ();
     async fn auth(&self, r: AuthRequest) -> AuthDecision {
         matches!(&r.method, AuthMethod::Password { password: p, .. } if p.expose() == "demo").into()

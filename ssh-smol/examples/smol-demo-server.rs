@@ -14,7 +14,7 @@ use ssh_smol::{ChannelContext, ChannelStream, Handler, Server};
 
 struct Demo(DemoAuth);
 
-impl Handler for Demo {
+impl Handler<ChannelStream> for Demo {
     type ChannelState = DemoChannel;
 
     async fn auth(&self, req: AuthRequest) -> AuthDecision {

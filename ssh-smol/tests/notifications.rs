@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use smol::io::AsyncReadExt;
-use ssh_proto::server::{ConnectionId, ConnectionInfo, Ended};
 use ssh_proto::*;
-use ssh_smol::{Handler, Server, ServerOptions};
+use ssh_server::{ConnectionId, ConnectionInfo, Ended};
+use ssh_smol::{ChannelStream, Handler, Server, ServerOptions};
 
 #[derive(Default)]
 struct Seen {
@@ -20,7 +20,7 @@ struct Seen {
 
 struct Recorder(Arc<Seen>);
 
-impl Handler for Recorder {
+impl Handler<ChannelStream> for Recorder {
     type ChannelState = ();
     async fn connection_request(&self, remote: SocketAddr, local: SocketAddr) -> bool {
         self.0.requests.lock().unwrap().push((remote, local));

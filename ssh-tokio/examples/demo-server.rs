@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 
 struct Demo(DemoAuth);
 
-impl Handler for Demo {
+impl Handler<ChannelStream> for Demo {
     type ChannelState = DemoChannel;
 
     async fn auth(&self, req: AuthRequest) -> AuthDecision {

@@ -1,9 +1,9 @@
 //! The smallest useful tokio server: password login, exec answers with the command.
 use ssh_proto::*;
-use ssh_tokio::{ChannelContext, Handler, Server, ServerOptions};
+use ssh_tokio::{ChannelContext, ChannelStream, Handler, Server, ServerOptions};
 use tokio::io::AsyncWriteExt;
 struct Echo;
-impl Handler for Echo {
+impl Handler<ChannelStream> for Echo {
     type ChannelState = ();
     async fn auth(&self, r: AuthRequest) -> AuthDecision {
         matches!(&r.method, AuthMethod::Password { password: p, .. } if p.expose() == "demo").into()

@@ -1,23 +1,18 @@
-//! Channels as tokio `AsyncRead + AsyncWrite` streams over the core's runtime-neutral
-//! [`ChannelIo`], and the handler's [`ChannelContext`].
+//! Channels as tokio `AsyncRead + AsyncWrite` streams over the shared, runtime-neutral
+//! [`ChannelIo`] (whose `recv`, `send`, `exit`, `control`... they reach by `Deref`),
+//! and the handler's [`ChannelContext`].
 
 use std::io;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use ssh_proto::bytes::Bytes;
-use ssh_proto::server::{self, ChannelControl, ChannelIo, ChannelWriterIo, SendBuffer};
+use ssh_server::{ChannelIo, ChannelWriterIo, SendBuffer};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 
 /// What a channel handler can reach: `connection`, `channel`, `user`, `state()`,
 /// `control()`, and `take_stream()` giving this adapter's [`ChannelStream`].
-pub type ChannelContext<S> = server::ChannelContext<S, ChannelStream>;
-
-impl From<ChannelIo> for ChannelStream {
-    fn from(io: ChannelIo) -> Self {
-        ChannelStream { io }
-    }
-}
+pub type ChannelContext<S> = ssh_server::ChannelContext<S, ChannelStream>;
 
 /// One channel's data: read what the client sends (stdin), write stdout; `stderr()`
 /// gives a writer for extended data. Dropping it does not close the channel.
@@ -35,6 +30,32 @@ pub struct ChannelWriter {
 
 /// The channel's stderr writer (a [`ChannelWriter`]).
 pub type ChannelStderr = ChannelWriter;
+
+impl From<ChannelIo> for ChannelStream {
+    fn from(io: ChannelIo) -> Self {
+        ChannelStream { io }
+    }
+}
+
+impl Deref for ChannelStream {
+    type Target = ChannelIo;
+    fn deref(&self) -> &ChannelIo {
+        &self.io
+    }
+}
+
+impl DerefMut for ChannelStream {
+    fn deref_mut(&mut self) -> &mut ChannelIo {
+        &mut self.io
+    }
+}
+
+impl Deref for ChannelWriter {
+    type Target = ChannelWriterIo;
+    fn deref(&self) -> &ChannelWriterIo {
+        &self.io
+    }
+}
 
 impl ChannelStream {
     /// A writer for stderr (extended data type 1).
@@ -56,7 +77,7 @@ impl ChannelStream {
     /// (no copy in between). Returns the bytes written; `w` is flushed at the end.
     pub async fn recv_to<W: AsyncWrite + Unpin>(&mut self, w: &mut W) -> io::Result<u64> {
         let mut total = 0;
-        while let Some(b) = self.recv().await? {
+        while let Some(b) = self.io.recv().await? {
             w.write_all(&b).await?;
             total += b.len() as u64;
         }
@@ -69,42 +90,24 @@ impl ChannelStream {
     pub async fn send_from<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> io::Result<u64> {
         self.stdout().send_from(r).await
     }
+}
 
-    /// A handle to send exit status, EOF and close from another task.
-    pub fn control(&self) -> ChannelControl {
-        self.io.control()
-    }
-
-    /// The next run of received bytes, whole and without a copy; None at EOF or close.
-    pub async fn recv(&mut self) -> io::Result<Option<Bytes>> {
-        std::future::poll_fn(|cx| self.io.poll_recv(cx)).await
-    }
-
-    /// Send `data` as stdout without copying it: packets are sealed straight from
-    /// its memory. Waits while earlier output fills the stream, like a write.
-    pub async fn send(&mut self, data: Bytes) -> io::Result<()> {
-        let mut data = data;
-        std::future::poll_fn(|cx| self.io.poll_send(cx, &mut data)).await
-    }
-
-    /// Report the exit status (sent after all data written so far).
-    pub fn exit_status(&self, code: u32) {
-        self.control().exit_status(code)
-    }
-
-    /// Finish: exit status, EOF and close, after all data written so far.
-    pub fn exit(&self, code: u32) {
-        self.control().exit(code)
-    }
-
-    /// Send EOF after all data written so far.
-    pub fn eof(&self) {
-        self.control().eof()
-    }
-
-    /// Close the channel after all data written so far.
-    pub fn close(&self) {
-        self.control().close()
+impl ChannelWriter {
+    /// Send everything `r` produces (a process's output, a file, a socket) to its
+    /// end: each read lands in a buffer that is then sent whole, so the bytes are
+    /// copied once, by the read. Returns the bytes sent. Reads ahead at most one
+    /// buffer beyond the stream's own limit.
+    pub async fn send_from<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> io::Result<u64> {
+        let mut buf = SendBuffer::default();
+        let mut total = 0;
+        loop {
+            let n = r.read_buf(buf.for_read()).await?;
+            if n == 0 {
+                return Ok(total);
+            }
+            total += n as u64;
+            self.io.send(buf.take(n)).await?;
+        }
     }
 }
 
@@ -134,38 +137,8 @@ impl AsyncWrite for ChannelStream {
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.control().eof();
+        self.io.eof();
         Poll::Ready(Ok(()))
-    }
-}
-
-impl ChannelWriter {
-    /// Send `data` without copying it (see [`ChannelStream::send`]).
-    pub async fn send(&mut self, data: Bytes) -> io::Result<()> {
-        let mut data = data;
-        std::future::poll_fn(|cx| self.io.poll_send(cx, &mut data)).await
-    }
-
-    /// Send everything `r` produces (a process's output, a file, a socket) to its
-    /// end: each read lands in a buffer that is then sent whole, so the bytes are
-    /// copied once, by the read. Returns the bytes sent. Reads ahead at most one
-    /// buffer beyond the stream's own limit.
-    pub async fn send_from<R: AsyncRead + Unpin>(&mut self, r: &mut R) -> io::Result<u64> {
-        let mut buf = SendBuffer::default();
-        let mut total = 0;
-        loop {
-            let n = r.read_buf(buf.for_read()).await?;
-            if n == 0 {
-                return Ok(total);
-            }
-            total += n as u64;
-            self.send(buf.take(n)).await?;
-        }
-    }
-
-    /// A handle to send exit status, EOF and close.
-    pub fn control(&self) -> ChannelControl {
-        self.io.control()
     }
 }
 

@@ -5,9 +5,9 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use ssh_proto::server::{ConnectionId, ConnectionInfo, Ended};
 use ssh_proto::*;
-use ssh_tokio::{Handler, Server, ServerOptions};
+use ssh_server::{ConnectionId, ConnectionInfo, Ended};
+use ssh_tokio::{ChannelStream, Handler, Server, ServerOptions};
 use tokio::io::AsyncReadExt;
 
 #[derive(Default)]
@@ -20,7 +20,7 @@ struct Seen {
 
 struct Recorder(Arc<Seen>);
 
-impl Handler for Recorder {
+impl Handler<ChannelStream> for Recorder {
     type ChannelState = ();
     async fn connection_request(&self, remote: SocketAddr, local: SocketAddr) -> bool {
         self.0.requests.lock().unwrap().push((remote, local));

@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ssh_proto::*;
-use ssh_tokio::{ChannelContext, Handler, Server, ServerOptions};
+use ssh_tokio::{ChannelContext, ChannelStream, Handler, Server, ServerOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Echo;
 
-impl Handler for Echo {
+impl Handler<ChannelStream> for Echo {
     type ChannelState = ();
     async fn auth(&self, r: AuthRequest) -> AuthDecision {
         matches!(&r.method, AuthMethod::Password { password: p, .. } if p.expose() == "pw").into()

@@ -14,9 +14,9 @@ use std::time::{Instant, SystemTime};
 use super::admission::{AdmissionPolicy, Refusal};
 use super::channel_io::Link;
 use super::wakeup::Wakeup;
-use crate::channel::{ChannelId, ChannelKind, WindowState};
-use crate::error::{DisconnectReason, Error};
-use crate::transport::Negotiated;
+use ssh_proto::Negotiated;
+use ssh_proto::{ChannelId, ChannelKind, WindowState};
+use ssh_proto::{DisconnectReason, Error};
 
 /// A connection's id, unique for the server's lifetime (never reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,4 +1,4 @@
-//! Socket setup shared by the `ssh-proto` adapters (tokio, smol, blocking): listening
+//! Socket setup shared by the adapters (tokio, smol, blocking): listening
 //! sockets for IPv4, IPv6 or both with a backlog and an exclusive-bind option, the
 //! per-connection TCP options, and [`ServerOptions`], which gathers them with the
 //! admission rules. Everything here is std sockets; each adapter hands the listeners
@@ -8,8 +8,8 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::time::Duration;
 
+use crate::admission::{AddressPattern, AdmissionPolicy};
 use socket2::{Domain, Protocol, SockRef, Socket, TcpKeepalive, Type};
-use ssh_proto::server::{AddressPattern, AdmissionPolicy};
 
 /// Which address families to listen on (reference: UseIPv6 0 / 1 / 2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +101,14 @@ pub fn ack_now<S: std::os::fd::AsFd>(socket: &S) -> io::Result<()> {
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let _ = socket;
     Ok(())
+}
+
+/// The local address of an accepted socket (any type that exposes its descriptor).
+pub fn local_addr<S: std::os::fd::AsFd>(socket: &S) -> io::Result<SocketAddr> {
+    SockRef::from(socket)
+        .local_addr()?
+        .as_socket()
+        .ok_or_else(|| io::Error::other("not an IP socket"))
 }
 
 /// Everything an adapter's `Server::bind` takes besides the protocol config.

@@ -6,7 +6,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use crate::channel::ChannelId;
+use ssh_proto::ChannelId;
 
 #[derive(Debug, Default)]
 struct WakeState {

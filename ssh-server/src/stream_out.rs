@@ -4,7 +4,7 @@
 
 use std::collections::VecDeque;
 
-use bytes::{Buf, Bytes, BytesMut};
+use ssh_proto::bytes::{Buf, Bytes, BytesMut};
 
 /// The smallest allocation for copied bytes.
 const TAIL_CHUNK: usize = 32 * 1024;

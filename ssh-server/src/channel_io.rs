@@ -8,11 +8,11 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use bytes::{Buf, Bytes, BytesMut};
+use ssh_proto::bytes::{Buf, Bytes, BytesMut};
 
 use super::stream_out::StreamOut;
 use super::wakeup::Wakeup;
-use crate::channel::{ChannelId, WindowState};
+use ssh_proto::{ChannelId, WindowState};
 
 /// Bytes a stream buffers before its writer waits for the connection to take them.
 pub const STREAM_OUT_CAP: usize = 256 * 1024;
@@ -288,9 +288,47 @@ impl ChannelIo {
     pub fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         self.link.poll_drained(cx)
     }
+
+    /// The next run of received bytes, whole and without a copy; None at EOF or close.
+    pub async fn recv(&mut self) -> std::io::Result<Option<Bytes>> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Send `data` as stdout without copying it: packets are sealed straight from its
+    /// memory. Waits while earlier output fills the stream, like a write.
+    pub async fn send(&self, data: Bytes) -> std::io::Result<()> {
+        let mut data = data;
+        std::future::poll_fn(|cx| self.poll_send(cx, &mut data)).await
+    }
+
+    /// Report the exit status (sent after all data written so far).
+    pub fn exit_status(&self, code: u32) {
+        self.control().exit_status(code)
+    }
+
+    /// Finish: exit status, EOF and close, after all data written so far.
+    pub fn exit(&self, code: u32) {
+        self.control().exit(code)
+    }
+
+    /// Send EOF after all data written so far.
+    pub fn eof(&self) {
+        self.control().eof()
+    }
+
+    /// Close the channel after all data written so far.
+    pub fn close(&self) {
+        self.control().close()
+    }
 }
 
 impl ChannelWriterIo {
+    /// Send `data` without copying it (see [`ChannelIo::send`]).
+    pub async fn send(&self, data: Bytes) -> std::io::Result<()> {
+        let mut data = data;
+        std::future::poll_fn(|cx| self.poll_send(cx, &mut data)).await
+    }
+
     /// Write bytes; Pending while the connection has not taken earlier ones.
     pub fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         self.link.poll_write_to(cx, self.idx, buf)

@@ -10,18 +10,18 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use ssh_proto::bytes::{Bytes, BytesMut};
 use tracing::{debug, info};
 
 use super::channel_io::{ChannelControl, ChannelIo, Command, Link};
 use super::control::{lock, Admitted, ConnectionCommand, ConnectionId, ConnectionShared};
 use super::wakeup::Wakeup;
-use crate::auth::{AuthDecision, AuthRequest, AuthRequestId};
-use crate::channel::{ChannelId, ChannelKind, ChannelRequest, DataStream, OpenFailure};
-use crate::config::ServerConfig;
-use crate::connection::ServerConnection;
-use crate::error::{DisconnectReason, Error};
-use crate::event::Event;
+use ssh_proto::Event;
+use ssh_proto::ServerConfig;
+use ssh_proto::ServerConnection;
+use ssh_proto::{AuthDecision, AuthRequest, AuthRequestId};
+use ssh_proto::{ChannelId, ChannelKind, ChannelRequest, DataStream, OpenFailure};
+use ssh_proto::{DisconnectReason, Error};
 
 /// An answer on its way back to the connection.
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use crate::error::Error;
+use ssh_proto::Error;
 
 /// The most connections a server may be configured to hold.
 pub const MAX_CONNECTIONS_CEILING: usize = 100_000;

@@ -1,4 +1,4 @@
-//! The shared server pieces (`ssh_proto::server`) driven in memory with our client:
+//! The shared server pieces (`ssh_server`) driven in memory with our client:
 //! admission, the Session's calls and replies, the registry, channel streams.
 
 use std::net::SocketAddr;
@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use bytes::BytesMut;
-use ssh_proto::server::*;
+use ssh_proto::bytes::BytesMut;
 use ssh_proto::testing::seeded_configs;
 use ssh_proto::*;
+use ssh_server::*;
 
 fn addr(s: &str) -> SocketAddr {
     s.parse().unwrap()

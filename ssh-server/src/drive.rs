@@ -6,7 +6,7 @@ use std::io;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::{Buf, Bytes, BytesMut};
+use ssh_proto::bytes::{Buf, Bytes, BytesMut};
 
 use super::session::{Call, Ended, Session};
 
@@ -41,8 +41,11 @@ pub trait PollIo {
     fn poll_sleep_until(&mut self, cx: &mut Context<'_>, deadline: Instant) -> Poll<()>;
     /// Acknowledge what was read at once rather than on the delayed-ACK timer; called
     /// after reads that leave nothing to send until the client has logged in (see
-    /// `ssh_net::ack_now`). The default does nothing.
+    /// `ssh_server::ack_now`). The default does nothing.
     fn ack_now(&mut self) {}
+    /// The time now on this runtime's clock: the driver reads no clock of its own, so
+    /// a runtime with a paused or fake clock drives the connection on that clock.
+    fn now(&self) -> Instant;
 }
 
 /// What the driver yields.
@@ -97,6 +100,11 @@ impl<S: Default + Send + 'static> Driver<S> {
         }
         let wakeup = self.session.wakeup();
         for _ in 0..TURNS_PER_POLL {
+            // Aborted (shutdown past its grace period): end now, even with output a
+            // peer that stopped reading never took.
+            if self.session.is_aborted() {
+                return Poll::Ready(DriveStep::Done(None));
+            }
             if let Some(c) = self.session.poll_call() {
                 return Poll::Ready(DriveStep::Call(c));
             }
@@ -128,7 +136,7 @@ impl<S: Default + Send + 'static> Driver<S> {
             if self.session.is_finished() && self.tx.is_empty() {
                 return match io.poll_close(cx) {
                     Poll::Ready(_) if self.reading && !self.session.is_aborted() => {
-                        let until = Instant::now() + LINGER;
+                        let until = io.now() + LINGER;
                         self.lingering = Some(until);
                         self.poll_linger(io, cx, until)
                     }
@@ -148,8 +156,8 @@ impl<S: Default + Send + 'static> Driver<S> {
                 progress = true;
             }
             if let Some(deadline) = self.session.poll_timeout() {
-                if Instant::now() >= deadline || io.poll_sleep_until(cx, deadline).is_ready() {
-                    self.session.handle_timeout(Instant::now());
+                if io.now() >= deadline || io.poll_sleep_until(cx, deadline).is_ready() {
+                    self.session.handle_timeout(io.now());
                     progress = true;
                 }
             }
@@ -198,7 +206,7 @@ impl<S: Default + Send + 'static> Driver<S> {
             self.rx = BytesMut::new();
             return Poll::Ready(Ok(()));
         }
-        self.session.handle_input(Instant::now(), &mut self.rx);
+        self.session.handle_input(io.now(), &mut self.rx);
         // Nothing to answer with during the handshake: acknowledge now, or a client
         // whose next message waits for this ACK (Nagle) stalls for 40 ms.
         if !self.session.is_authenticated() && self.session.pending_output() == 0 {
@@ -231,7 +239,7 @@ impl<S: Default + Send + 'static> Driver<S> {
                 Poll::Pending => break,
             }
         }
-        if Instant::now() >= until || io.poll_sleep_until(cx, until).is_ready() {
+        if io.now() >= until || io.poll_sleep_until(cx, until).is_ready() {
             return Poll::Ready(DriveStep::Done(None));
         }
         Poll::Pending
@@ -263,8 +271,8 @@ mod tests {
     use std::task::Waker;
 
     use super::*;
-    use crate::server::{AdmissionPolicy, ServerControl};
-    use crate::{AuthDecision, ClientConnection};
+    use crate::{AdmissionPolicy, ServerControl};
+    use ssh_proto::{AuthDecision, ClientConnection};
 
     /// The socket as byte queues, counting immediate-ACK requests. Reads return at
     /// most 7 bytes, so many leave the server a partial packet and nothing to send.
@@ -273,6 +281,8 @@ mod tests {
         inbound: std::collections::VecDeque<Bytes>,
         outbound: BytesMut,
         acks: usize,
+        /// A peer that stopped reading: every write waits.
+        stalled: bool,
     }
 
     impl PollIo for MemoryIo {
@@ -292,6 +302,9 @@ mod tests {
             Poll::Ready(Ok(n))
         }
         fn poll_write(&mut self, _: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+            if self.stalled {
+                return Poll::Pending;
+            }
             self.outbound.extend_from_slice(buf);
             Poll::Ready(Ok(buf.len()))
         }
@@ -303,6 +316,9 @@ mod tests {
         }
         fn ack_now(&mut self) {
             self.acks += 1;
+        }
+        fn now(&self) -> Instant {
+            Instant::now()
         }
     }
 
@@ -343,7 +359,7 @@ mod tests {
 
     #[test]
     fn reads_are_acknowledged_at_once_until_login_and_not_after() {
-        let (s, c) = crate::testing::seeded_configs(81).unwrap();
+        let (s, c) = ssh_proto::testing::seeded_configs(81).unwrap();
         let control = ServerControl::new(AdmissionPolicy::default()).unwrap();
         let admitted = control
             .admit(
@@ -368,5 +384,32 @@ mod tests {
         client.channel(ch).unwrap().send(b"after login").unwrap();
         settle(&mut driver, &mut io, &mut client);
         assert_eq!(io.acks, at_login, "ACKs forced after login");
+    }
+
+    #[test]
+    fn an_abort_ends_a_connection_whose_output_is_stuck() {
+        let (s, _) = ssh_proto::testing::seeded_configs(82).unwrap();
+        let control = ServerControl::new(AdmissionPolicy::default()).unwrap();
+        let admitted = control
+            .admit(
+                "10.0.0.8:5000".parse().unwrap(),
+                "10.0.0.1:22".parse().unwrap(),
+            )
+            .unwrap();
+        let session = Session::<()>::new(Arc::new(s), Instant::now(), admitted).unwrap();
+        let mut driver = Driver::new(Box::new(session));
+        let mut io = MemoryIo {
+            stalled: true,
+            ..MemoryIo::default()
+        };
+        let mut cx = Context::from_waker(Waker::noop());
+        // Our version line and KEXINIT wait on a socket that takes nothing.
+        assert!(driver.poll(&mut io, &mut cx).is_pending());
+        assert!(driver.session().pending_output() > 0 || io.outbound.is_empty());
+        control.abort_all();
+        match driver.poll(&mut io, &mut cx) {
+            Poll::Ready(DriveStep::Done(None)) => {}
+            other => panic!("not ended by the abort: {other:?}"),
+        }
     }
 }
