@@ -104,9 +104,7 @@ impl DemoArgs {
                 "--authorized-keys" => {
                     let path = val();
                     match std::fs::read_to_string(&path) {
-                        Ok(text) => a
-                            .keys
-                            .extend(ssh_proto::keys::parse_authorized_keys(&text)?),
+                        Ok(text) => a.keys.extend(ssh_proto::parse_authorized_keys(&text)?),
                         // A fresh machine may have none yet: passwords still work.
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                             eprintln!("{name}: {path} not found; no public keys will be accepted")

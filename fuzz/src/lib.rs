@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use ssh_proto::testing::Message;
 use ssh_proto::testing::{plain_packet, seeded_configs, Pair};
-use ssh_proto::wire::message::Message;
 use ssh_proto::{AuthDecision, ChannelKind, ChannelRequest, Event, PublicKey, ServerConnection};
 
 /// Every decoder fed arbitrary bytes: messages, channel requests and kinds, key blobs.

@@ -169,7 +169,7 @@ pub struct ServerConfig {
 
 impl ServerConfig {
     /// The timers the connection enforces by itself.
-    pub fn upkeep(&self) -> crate::upkeep::UpkeepPolicy {
+    pub(crate) fn upkeep(&self) -> crate::upkeep::UpkeepPolicy {
         crate::upkeep::UpkeepPolicy {
             auth_timeout: self.auth_timeout,
             idle_timeout: self.idle_timeout,

@@ -244,6 +244,3 @@ impl From<DecodeError> for Error {
         Error::Decode(e)
     }
 }
-
-/// Result with our [`Error`].
-pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -24,20 +24,20 @@
 //! ```
 #![forbid(unsafe_code)]
 
-pub mod auth;
-pub mod channel;
-pub mod config;
-pub mod connection;
-pub mod crypto;
-pub mod error;
-pub mod event;
-pub mod kex;
-pub mod keys;
-pub mod secret;
+mod auth;
+mod channel;
+mod config;
+mod connection;
+mod crypto;
+mod error;
+mod event;
+mod kex;
+mod keys;
+mod secret;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
-pub mod transport;
-pub mod upkeep;
+mod transport;
+mod upkeep;
 pub mod wire;
 
 pub use auth::{AuthDecision, AuthMethod, AuthRequest, AuthRequestId};
@@ -46,7 +46,8 @@ pub use channel::{
     ChannelId, ChannelKind, ChannelRequest, DataStream, OpenFailure, PtyRequest, WindowState,
 };
 pub use config::{
-    Algorithms, ClientConfig, HostKeyPolicy, Limits, RekeyPolicy, ServerConfig, TransportConfig,
+    Algorithms, ClientConfig, HostKeyPolicy, Limits, RekeyPolicy, ServerConfig,
+    ServerConfigBuilder, TransportConfig,
 };
 pub use connection::{Channel, ClientConnection, ServerConnection};
 pub use crypto::cipher::CipherAlg;
@@ -55,7 +56,7 @@ pub use crypto::rng::{Rng, SeededRng, SystemRng};
 pub use error::{DecodeError, DisconnectReason, Error};
 pub use event::Event;
 pub use kex::KexAlg;
-pub use keys::{PrivateKey, PublicKey};
+pub use keys::{parse_authorized_keys, PrivateKey, PublicKey};
 pub use secret::{SecretBytes, SecretString};
 pub use transport::log::{LogLevel, LogSettings};
 pub use transport::Negotiated;

@@ -15,6 +15,11 @@ use crate::error::Error;
 use crate::event::Event;
 use crate::keys::PrivateKey;
 
+/// Packet protection and typed messages, for the benchmarks and fuzz targets that
+/// measure or craft them directly; not part of the library's surface.
+pub use crate::crypto::cipher::{Direction, PacketProtection};
+pub use crate::wire::message::Message;
+
 /// A client and a server connected in memory.
 pub struct Pair {
     /// The server under test.

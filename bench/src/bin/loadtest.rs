@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use ssh_bench::client::Client;
 use ssh_bench::procfs;
+use ssh_bench::raw::RawSealer;
 use ssh_bench::servers::{self, Keys, Kind, Running};
-use ssh_proto::crypto::raw::RawSealer;
 use ssh_proto::{CipherAlg, ClientConfig, MacAlg, PrivateKey};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

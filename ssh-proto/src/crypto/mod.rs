@@ -4,7 +4,6 @@ pub mod cipher;
 pub mod hash;
 pub mod mac;
 pub(crate) mod modp;
-pub mod raw;
 pub mod rng;
 
 /// Compare two byte strings in time that depends only on their lengths.

@@ -50,8 +50,3 @@ pub const CHANNEL_FAILURE: u8 = 100;
 pub fn is_kex_method(msg: u8) -> bool {
     (30..=49).contains(&msg)
 }
-
-/// Whether a message is a transport-generic one allowed at any time (1..=4).
-pub fn is_transport_generic(msg: u8) -> bool {
-    (DISCONNECT..=DEBUG).contains(&msg)
-}

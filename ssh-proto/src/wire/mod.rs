@@ -1,7 +1,9 @@
-//! RFC 4251 encoding: a checked [`Reader`], a [`Writer`], message numbers and typed messages.
+//! RFC 4251 encoding: a checked [`Reader`] and a [`Writer`], public for applications
+//! that build or parse custom payloads (global and channel request data, raw packets);
+//! message numbers and the typed messages stay inside the crate.
 
-pub mod codes;
-pub mod message;
+pub(crate) mod codes;
+pub(crate) mod message;
 mod reader;
 mod writer;
 
@@ -9,6 +11,6 @@ pub use reader::Reader;
 pub use writer::Writer;
 
 /// Iterate the names of an RFC 4251 name-list (comma separated, no empty names).
-pub fn names(list: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn names(list: &str) -> impl Iterator<Item = &str> {
     list.split(',').filter(|n| !n.is_empty())
 }

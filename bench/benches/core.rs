@@ -3,16 +3,16 @@
 //! the protocol's overhead), wire encode/decode of the hot messages, and a whole
 //! in-memory handshake.
 //!
-//! cargo bench -p ssh-proto --bench core
+//! cargo bench -p ssh-bench --bench core
 
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use divan::{black_box, Bencher};
-use ssh_proto::crypto::cipher::{Direction, PacketProtection};
-use ssh_proto::crypto::raw::RawSealer;
+use ssh_bench::raw::RawSealer;
+use ssh_proto::testing::Message;
 use ssh_proto::testing::{seeded_configs, Pair};
-use ssh_proto::wire::message::Message;
+use ssh_proto::testing::{Direction, PacketProtection};
 use ssh_proto::{AuthDecision, CipherAlg, Event, MacAlg, PrivateKey, SeededRng};
 
 fn main() {
