@@ -113,7 +113,7 @@ pub struct TransportConfig {
     /// The randomness source.
     pub rng: Arc<dyn Rng>,
     /// What to log and whether to mask secrets.
-    pub log: crate::transport::log::LogSettings,
+    pub log: crate::log::LogSettings,
 }
 
 impl Default for TransportConfig {
@@ -247,8 +247,8 @@ impl ServerConfigBuilder {
     }
 
     /// Set the log level (reference LogLevel 0-3) and secret masking.
-    pub fn log(mut self, level: crate::transport::log::LogLevel, mask_sensitive: bool) -> Self {
-        self.config.transport.log = crate::transport::log::LogSettings {
+    pub fn log(mut self, level: crate::log::LogLevel, mask_sensitive: bool) -> Self {
+        self.config.transport.log = crate::log::LogSettings {
             level,
             mask_sensitive,
         };

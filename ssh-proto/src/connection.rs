@@ -414,7 +414,7 @@ macro_rules! common_api {
         }
 
         /// The logging settings in force.
-        pub fn log_settings(&self) -> &crate::transport::log::LogSettings {
+        pub fn log_settings(&self) -> &crate::log::LogSettings {
             self.core.transport.log_settings()
         }
 

@@ -33,6 +33,7 @@ mod error;
 mod event;
 mod kex;
 mod keys;
+mod log;
 mod secret;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
@@ -57,6 +58,6 @@ pub use error::{DecodeError, DisconnectReason, Error};
 pub use event::Event;
 pub use kex::KexAlg;
 pub use keys::{parse_authorized_keys, PrivateKey, PublicKey};
+pub use log::{LogLevel, LogSettings};
 pub use secret::{SecretBytes, SecretString};
-pub use transport::log::{LogLevel, LogSettings};
 pub use transport::Negotiated;

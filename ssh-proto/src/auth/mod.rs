@@ -15,10 +15,6 @@ use crate::secret::SecretString;
 use crate::wire::codes::USERAUTH_REQUEST;
 use crate::wire::Writer;
 
-/// Signature algorithms the core can verify for publickey authentication (listed in
-/// server-sig-algs).
-pub const VERIFIABLE_SIGNATURE_ALGORITHMS: &[&str] = &["ssh-ed25519"];
-
 /// Identifies one authentication request awaiting the application's decision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AuthRequestId(pub(crate) u64);

@@ -232,7 +232,7 @@ fn write_data_from(
     from: &mut Gather<'_>,
     len: usize,
 ) -> Result<(), Error> {
-    crate::transport::log::packet_meta(
+    crate::log::packet_meta(
         tx.log_settings(),
         "out",
         if code.is_some() {

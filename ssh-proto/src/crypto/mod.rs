@@ -1,10 +1,12 @@
 //! The only place that calls aws-lc-rs: ciphers, MACs, hashes, signatures and randomness.
 
+pub(crate) mod agreement;
 pub mod cipher;
 pub mod hash;
 pub mod mac;
 pub(crate) mod modp;
 pub mod rng;
+pub(crate) mod sign;
 
 /// Compare two byte strings in time that depends only on their lengths.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

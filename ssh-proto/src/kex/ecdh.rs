@@ -2,57 +2,21 @@
 //! (RFC 8731) and ecdh-sha2-nistp256/384/521 (RFC 5656). The methods differ only in the
 //! curve and the hash; the messages and the exchange hash are the same.
 
-use aws_lc_rs::agreement::{self, UnparsedPublicKey, ECDH_P256, ECDH_P384, ECDH_P521, X25519};
 use bytes::{Bytes, BytesMut};
 
 use super::{ExchangeContext, KexMethod, KexStep, Signed};
+pub(crate) use crate::crypto::agreement::Curve;
+use crate::crypto::agreement::EphemeralKey;
 use crate::crypto::hash::HashAlg;
 use crate::error::Error;
 use crate::secret::SecretBytes;
 use crate::wire::codes::{KEX_ECDH_INIT, KEX_ECDH_REPLY};
 use crate::wire::{Reader, Writer};
 
-/// A curve for ephemeral-key agreement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Curve {
-    X25519,
-    P256,
-    P384,
-    P521,
-}
-
-impl Curve {
-    fn alg(self) -> &'static agreement::Algorithm {
-        match self {
-            Curve::X25519 => &X25519,
-            Curve::P256 => &ECDH_P256,
-            Curve::P384 => &ECDH_P384,
-            Curve::P521 => &ECDH_P521,
-        }
-    }
-
-    /// Bytes in a private scalar, and in each coordinate of a point.
-    fn scalar_len(self) -> usize {
-        match self {
-            Curve::X25519 | Curve::P256 => 32,
-            Curve::P384 => 48,
-            Curve::P521 => 66,
-        }
-    }
-
-    /// Bytes in a public value on the wire (an uncompressed point for the NIST curves).
-    fn public_len(self) -> usize {
-        match self {
-            Curve::X25519 => 32,
-            c => 1 + 2 * c.scalar_len(),
-        }
-    }
-}
-
 pub(crate) struct Ecdh {
     curve: Curve,
     hash: HashAlg,
-    ours: Option<(agreement::PrivateKey, Vec<u8>)>,
+    ours: Option<(EphemeralKey, Vec<u8>)>,
 }
 
 impl Ecdh {
@@ -65,10 +29,7 @@ impl Ecdh {
     }
 
     /// An ephemeral key from the connection's RNG, so seeded runs are reproducible.
-    fn ephemeral(
-        &self,
-        ctx: &ExchangeContext<'_>,
-    ) -> Result<(agreement::PrivateKey, Vec<u8>), Error> {
+    fn ephemeral(&self, ctx: &ExchangeContext<'_>) -> Result<(EphemeralKey, Vec<u8>), Error> {
         let mut seed = zeroize::Zeroizing::new(vec![0u8; self.curve.scalar_len()]);
         // A random scalar can exceed the group order (rarely; P-521's top byte holds one
         // bit): draw again.
@@ -77,29 +38,21 @@ impl Ecdh {
             if self.curve == Curve::P521 {
                 seed[0] &= 0x01;
             }
-            if let Ok(k) = agreement::PrivateKey::from_private_key(self.curve.alg(), &seed[..]) {
-                let p = k
-                    .compute_public_key()
-                    .map_err(|_| Error::Crypto("ECDH public key"))?;
-                let p = p.as_ref().to_vec();
-                return Ok((k, p));
+            if let Some(k) = EphemeralKey::from_scalar(self.curve, &seed[..]) {
+                return Ok(k);
             }
         }
         Err(Error::Crypto("no valid ECDH scalar from the RNG"))
     }
 
-    fn shared(&self, ours: &agreement::PrivateKey, theirs: &[u8]) -> Result<SecretBytes, Error> {
+    fn shared(&self, ours: &EphemeralKey, theirs: &[u8]) -> Result<SecretBytes, Error> {
         let c = self.curve;
         if theirs.len() != c.public_len() || (c != Curve::X25519 && theirs[0] != 0x04) {
             return Err(Error::KeyExchange("ECDH public value has the wrong form"));
         }
-        // aws-lc checks that a NIST point lies on the curve and is not the identity.
-        let k = agreement::agree(
-            ours,
-            UnparsedPublicKey::new(c.alg(), theirs),
-            Error::KeyExchange("ECDH public value is not a valid point"),
-            |k| Ok(SecretBytes::new(k.to_vec())),
-        )?;
+        let k = ours
+            .agree(theirs)
+            .ok_or(Error::KeyExchange("ECDH public value is not a valid point"))?;
         if k.expose().iter().all(|&b| b == 0) {
             return Err(Error::KeyExchange("ECDH shared secret is zero"));
         }

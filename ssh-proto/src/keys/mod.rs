@@ -2,13 +2,18 @@
 
 use std::fmt;
 
-use aws_lc_rs::signature::{self, KeyPair as _};
 use bytes::{Bytes, BytesMut};
 
+use crate::crypto::hash::HashAlg;
 use crate::crypto::rng::Rng;
+use crate::crypto::sign::{verify_ed25519, Ed25519Signer};
 use crate::error::Error;
 use crate::secret::SecretBytes;
 use crate::wire::{Reader, Writer};
+
+/// Signature algorithms the core can verify for publickey authentication (listed in
+/// server-sig-algs).
+pub(crate) const VERIFIABLE_SIGNATURE_ALGORITHMS: &[&str] = &["ssh-ed25519"];
 
 /// A public key as sent on the wire, parsed where we know its algorithm.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -77,8 +82,8 @@ impl PublicKey {
 
     /// `SHA256:<base64>` as OpenSSH prints it.
     pub fn fingerprint(&self) -> String {
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.to_blob());
-        format!("SHA256:{}", base64_nopad(d.as_ref()))
+        let d = HashAlg::Sha256.digest(&[&self.to_blob()]);
+        format!("SHA256:{}", base64_nopad(&d))
     }
 
     /// The signature algorithms this key can verify.
@@ -100,11 +105,7 @@ impl PublicKey {
             return false;
         }
         match self {
-            PublicKey::Ed25519(k) if alg == "ssh-ed25519" => {
-                signature::UnparsedPublicKey::new(&signature::ED25519, k)
-                    .verify(message, sig)
-                    .is_ok()
-            }
+            PublicKey::Ed25519(k) if alg == "ssh-ed25519" => verify_ed25519(k, message, sig),
             _ => false,
         }
     }
@@ -119,7 +120,7 @@ impl fmt::Debug for PublicKey {
 /// A private key that can sign: a server host key or a client user key.
 pub struct PrivateKey {
     seed: SecretBytes,
-    pair: signature::Ed25519KeyPair,
+    pair: Ed25519Signer,
     public: PublicKey,
 }
 
@@ -133,15 +134,10 @@ impl PrivateKey {
 
     /// An ed25519 key from its 32-byte seed.
     pub fn ed25519_from_seed(seed: SecretBytes) -> Result<Self, Error> {
-        let pair = signature::Ed25519KeyPair::from_seed_unchecked(seed.expose())
-            .map_err(|_| Error::Config("bad ed25519 seed"))?;
-        let mut pk = [0u8; 32];
-        pk.copy_from_slice(pair.public_key().as_ref());
-        Ok(PrivateKey {
-            seed,
-            pair,
-            public: PublicKey::Ed25519(pk),
-        })
+        let pair =
+            Ed25519Signer::from_seed(seed.expose()).ok_or(Error::Config("bad ed25519 seed"))?;
+        let public = PublicKey::Ed25519(pair.public_key());
+        Ok(PrivateKey { seed, pair, public })
     }
 
     /// Parse an unencrypted OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`).
@@ -165,7 +161,7 @@ impl PrivateKey {
     pub fn to_openssh(&self, comment: &str) -> Result<String, Error> {
         let mut both = [0u8; 64];
         both[..32].copy_from_slice(self.seed.expose());
-        both[32..].copy_from_slice(self.pair.public_key().as_ref());
+        both[32..].copy_from_slice(&self.pair.public_key());
         let kp = ssh_key::private::Ed25519Keypair::from_bytes(&both)
             .map_err(|_| Error::Config("ed25519 key pair rejected"))?;
         zeroize::Zeroize::zeroize(&mut both);

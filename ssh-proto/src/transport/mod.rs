@@ -5,7 +5,6 @@
 //! connection) and takes payloads from them to send.
 
 mod derive;
-pub mod log;
 pub mod negotiate;
 mod output;
 mod packet;
@@ -22,6 +21,7 @@ use crate::config::{HostKeyPolicy, ServerConfig, TransportConfig};
 use crate::error::{DisconnectReason, Error};
 use crate::kex::{ExchangeContext, KexMethod, KexStep};
 use crate::keys::PublicKey;
+use crate::log;
 use crate::wire::codes::*;
 use crate::wire::message::{KexInit, Message};
 
@@ -688,7 +688,7 @@ impl Transport {
     }
 
     fn send_ext_info(&mut self) -> Result<(), Error> {
-        let algs = crate::auth::VERIFIABLE_SIGNATURE_ALGORITHMS.join(",");
+        let algs = crate::keys::VERIFIABLE_SIGNATURE_ALGORITHMS.join(",");
         let m = Message::ExtInfo {
             extensions: vec![("server-sig-algs".into(), Bytes::from(algs))],
         };
