@@ -1,6 +1,7 @@
 //! The servers under test, each started by the tool on loopback with the same host key:
 //! ours and the russh comparison server (this crate's examples, release builds) and
-//! OpenSSH's sshd with its own config (`UsePAM no`).
+//! OpenSSH's sshd with its own config (`UsePAM no`); optionally `base`, an
+//! `ours-bench-server` built from another commit, for A/B runs.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -17,6 +18,8 @@ pub enum Kind {
     Sshd,
     /// russh with `russh-bench-server`.
     Russh,
+    /// `ours-bench-server` built from another commit (loadtest's `--baseline DIR`).
+    Base,
 }
 
 impl Kind {
@@ -26,7 +29,14 @@ impl Kind {
             Kind::Ours => "ours",
             Kind::Sshd => "sshd",
             Kind::Russh => "russh",
+            Kind::Base => "base",
         }
+    }
+
+    /// Whether the server is another implementation, a peer in the tables' "ours /
+    /// best peer" columns (not ours, and not ours at another commit).
+    pub fn is_peer(self) -> bool {
+        !matches!(self, Kind::Ours | Kind::Base)
     }
 
     /// Whether the server can answer `zero N` and `sink` from memory.
@@ -110,14 +120,23 @@ fn read_listening_line(child: &mut Child) -> std::io::Result<SocketAddr> {
         .ok_or_else(|| std::io::Error::other(format!("unexpected first line {line:?}")))
 }
 
-/// Start a server of `kind`; `examples` is the directory holding the release examples.
-pub fn start(kind: Kind, keys: &Keys, examples: &Path) -> std::io::Result<Running> {
+/// Start a server of `kind`; `examples` is the directory holding the release examples,
+/// `baseline` the one holding the `ours-bench-server` of another commit (for `Base`).
+pub fn start(
+    kind: Kind,
+    keys: &Keys,
+    examples: &Path,
+    baseline: Option<&Path>,
+) -> std::io::Result<Running> {
     match kind {
-        Kind::Ours | Kind::Russh => {
-            let bin = examples.join(match kind {
-                Kind::Ours => "ours-bench-server",
-                _ => "russh-bench-server",
-            });
+        Kind::Ours | Kind::Russh | Kind::Base => {
+            let bin = match kind {
+                Kind::Ours => examples.join("ours-bench-server"),
+                Kind::Base => baseline
+                    .ok_or_else(|| std::io::Error::other("server base needs --baseline DIR"))?
+                    .join("ours-bench-server"),
+                _ => examples.join("russh-bench-server"),
+            };
             let mut child = Command::new(&bin)
                 .arg("127.0.0.1:0")
                 .arg(&keys.host_key)

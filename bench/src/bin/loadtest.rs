@@ -1,12 +1,14 @@
 //! The load tool: the same workloads against our server, OpenSSH's sshd and a minimal
 //! russh server in one run, alternating servers, printing Markdown tables for
-//! BENCHMARKS.md. It starts every server itself on loopback.
+//! BENCHMARKS.md. It starts every server itself on loopback. With `--baseline DIR`
+//! (a directory holding an `ours-bench-server` built from another commit) it also runs
+//! that build as server `base`, started and driven exactly like ours, for A/B runs.
 //!
 //! ```sh
 //! cargo build --release -p ssh-bench --bins --examples
 //! target/release/loadtest [--size BYTES] [--secs S] [--only bulk,handshakes,idle,scale,channels]
-//!                         [--servers ours,sshd,russh] [--idle 1000,10000] [--scale N] [--channels 100,1000]
-//!                         [--ciphers aes128-gcm@openssh.com,...]
+//!                         [--servers ours,sshd,russh,base] [--idle 1000,10000] [--scale N] [--channels 100,1000]
+//!                         [--ciphers aes128-gcm@openssh.com,...] [--baseline DIR]
 //! ```
 
 use std::io::{Read, Write};
@@ -35,6 +37,8 @@ struct Opts {
     channels: Vec<usize>,
     /// Bulk suites to run (cipher names); empty means all.
     ciphers: Vec<String>,
+    /// Directory holding the `ours-bench-server` of another commit, run as `base`.
+    baseline: Option<PathBuf>,
 }
 
 fn parse() -> Opts {
@@ -49,7 +53,9 @@ fn parse() -> Opts {
         scale: 100_000,
         channels: vec![100, 1000],
         ciphers: Vec::new(),
+        baseline: None,
     };
+    let mut servers_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut v = || args.next().expect("a value after the option");
@@ -58,12 +64,14 @@ fn parse() -> Opts {
             "--secs" => o.secs = v().parse().expect("seconds"),
             "--only" => o.only = v().split(',').map(String::from).collect(),
             "--servers" => {
+                servers_given = true;
                 o.servers = v()
                     .split(',')
                     .map(|s| match s {
                         "ours" => Kind::Ours,
                         "sshd" => Kind::Sshd,
                         "russh" => Kind::Russh,
+                        "base" => Kind::Base,
                         _ => panic!("unknown server {s}"),
                     })
                     .collect()
@@ -71,6 +79,7 @@ fn parse() -> Opts {
             "--idle" => o.idle = v().split(',').map(|n| n.parse().expect("count")).collect(),
             "--scale" => o.scale = v().parse().expect("count"),
             "--ciphers" => o.ciphers = v().split(',').map(String::from).collect(),
+            "--baseline" => o.baseline = Some(v().into()),
             "--channels" => {
                 o.channels = v().split(',').map(|n| n.parse().expect("count")).collect()
             }
@@ -79,6 +88,13 @@ fn parse() -> Opts {
                 std::process::exit(2)
             }
         }
+    }
+    if o.baseline.is_some() && !servers_given {
+        o.servers.push(Kind::Base);
+    }
+    if o.baseline.is_none() && o.servers.contains(&Kind::Base) {
+        eprintln!("server base needs --baseline DIR (a directory holding ours-bench-server)");
+        std::process::exit(2)
     }
     o
 }
@@ -284,7 +300,7 @@ fn bulk(o: &Opts, keys: &Keys, running: &[Running]) {
                     }
                 }
                 let ours = rows.iter().find(|r| r.server == Kind::Ours);
-                let peers = rows.iter().filter(|r| r.server != Kind::Ours);
+                let peers = rows.iter().filter(|r| r.server.is_peer());
                 let best_mbps = peers.clone().map(|r| r.mbps).fold(0.0, f64::max);
                 let best_cpu = peers.map(|r| r.cpu_per_gb).fold(f64::INFINITY, f64::min);
                 for r in &rows {
@@ -467,7 +483,7 @@ async fn handshakes(o: &Opts, keys: &Keys, running: &[Running], key: Arc<Private
 
 fn print_rate_rows(client: &str, conc: usize, rows: &[RateRow]) {
     let ours = rows.iter().find(|r| r.kind == Kind::Ours);
-    let peers = rows.iter().filter(|r| r.kind != Kind::Ours);
+    let peers = rows.iter().filter(|r| r.kind.is_peer());
     let best = peers.clone().map(|r| r.rate).fold(0.0, f64::max);
     let best_cpu = peers.map(|r| r.cpu_ms).fold(f64::INFINITY, f64::min);
     for r in rows {
@@ -535,7 +551,7 @@ async fn idle(o: &Opts, keys: &Keys, examples: &std::path::Path, key: Arc<Privat
                 continue;
             }
             // A fresh server: memory freed by earlier workloads would hide the growth.
-            let Ok(s) = servers::start(kind, keys, examples) else {
+            let Ok(s) = servers::start(kind, keys, examples, o.baseline.as_deref()) else {
                 eprintln!("idle {n}: {} did not start", kind.name());
                 continue;
             };
@@ -554,7 +570,7 @@ async fn idle(o: &Opts, keys: &Keys, examples: &std::path::Path, key: Arc<Privat
         let ours = rows.iter().find(|r| r.0 == Kind::Ours).map(|r| r.1);
         let best = rows
             .iter()
-            .filter(|r| r.0 != Kind::Ours)
+            .filter(|r| r.0.is_peer())
             .map(|r| r.1)
             .fold(f64::INFINITY, f64::min);
         for (kind, per, failures) in &rows {
@@ -678,7 +694,7 @@ async fn channels(o: &Opts, running: &[Running], key: Arc<PrivateKey>) {
             }
         }
         let ours = rows.iter().find(|r| r.0 == Kind::Ours);
-        let peers = rows.iter().filter(|r| r.0 != Kind::Ours);
+        let peers = rows.iter().filter(|r| r.0.is_peer());
         let best_secs = peers.clone().map(|r| r.1).fold(f64::INFINITY, f64::min);
         let best_cpu = peers.map(|r| r.3).fold(f64::INFINITY, f64::min);
         for (kind, secs, bytes, cpu) in &rows {
@@ -727,7 +743,7 @@ fn main() -> Result<(), BoxError> {
     )?)?);
     let mut running = Vec::new();
     for &k in &o.servers {
-        running.push(servers::start(k, &keys, &examples)?);
+        running.push(servers::start(k, &keys, &examples, o.baseline.as_deref())?);
         eprintln!(
             "{} listening on {}",
             k.name(),
