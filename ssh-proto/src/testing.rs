@@ -1,12 +1,14 @@
 //! An in-memory pair of our client and server wired by byte queues with a fake clock:
 //! the base of tests, fuzzing and benchmarks. No sockets, no threads, deterministic
-//! when both configs use a seeded RNG.
+//! when both configs use a seeded RNG. The clock is read once, for its epoch; from then
+//! on it moves only when a test advances it or when [`Pair::run_for`] jumps it to the
+//! next timer. Behind the `testing` cargo feature.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 
 use crate::config::{ClientConfig, ServerConfig};
 use crate::connection::{ClientConnection, ServerConnection};
@@ -44,7 +46,19 @@ pub struct Pair {
     pub server_error: Option<Error>,
     /// The error that ended the client, if any.
     pub client_error: Option<Error>,
+    /// Most bytes the server is handed per read (None: everything in flight), to test
+    /// short reads: packets split at every boundary.
+    pub server_read_limit: Option<usize>,
+    /// Most bytes the client is handed per read.
+    pub client_read_limit: Option<usize>,
+    /// The server's receive buffer: bytes read off the wire, not yet consumed.
+    server_rx: BytesMut,
+    /// The client's receive buffer.
+    client_rx: BytesMut,
 }
+
+/// Steps [`Pair::drive`] takes before it decides the pair livelocks and panics.
+const STEP_BOUND: usize = 100_000;
 
 /// An unencrypted packet (as sent before the first NEWKEYS) around `payload`, with
 /// zero padding: for tests and fuzz targets that speak raw protocol to a server.
@@ -89,7 +103,23 @@ impl Pair {
             server_reads: true,
             server_error: None,
             client_error: None,
+            server_read_limit: None,
+            client_read_limit: None,
+            server_rx: BytesMut::new(),
+            client_rx: BytesMut::new(),
         })
+    }
+
+    /// Move up to `limit` bytes from `wire` into `rx` (a read).
+    fn read(wire: &mut BytesMut, rx: &mut BytesMut, limit: Option<usize>) {
+        let n = limit.map_or(wire.len(), |l| l.min(wire.len()));
+        if rx.is_empty() && n == wire.len() {
+            // Swap, so both buffers keep their memory: no allocation per read.
+            std::mem::swap(wire, rx);
+        } else {
+            rx.extend_from_slice(&wire[..n]);
+            wire.advance(n);
+        }
     }
 
     /// Move bytes one hop each way and collect events. Returns whether anything moved.
@@ -106,18 +136,26 @@ impl Pair {
             }
         }
         if self.server_reads && !self.to_server.is_empty() && !self.server.is_closed() {
-            let before = self.to_server.len();
-            if let Err(e) = self.server.handle_input(self.now, &mut self.to_server) {
+            Self::read(
+                &mut self.to_server,
+                &mut self.server_rx,
+                self.server_read_limit,
+            );
+            if let Err(e) = self.server.handle_input(self.now, &mut self.server_rx) {
                 self.server_error.get_or_insert(e);
             }
-            moved |= self.to_server.len() != before;
+            moved = true;
         }
         if self.client_reads && !self.to_client.is_empty() && !self.client.is_closed() {
-            let before = self.to_client.len();
-            if let Err(e) = self.client.handle_input(self.now, &mut self.to_client) {
+            Self::read(
+                &mut self.to_client,
+                &mut self.client_rx,
+                self.client_read_limit,
+            );
+            if let Err(e) = self.client.handle_input(self.now, &mut self.client_rx) {
                 self.client_error.get_or_insert(e);
             }
-            moved |= self.to_client.len() != before;
+            moved = true;
         }
         // Timers already due run at once, as an adapter's loop would run them.
         if !self.server.is_closed() && self.server.poll_timeout().is_some_and(|t| t <= self.now) {
@@ -136,32 +174,75 @@ impl Pair {
         moved
     }
 
-    /// Step until nothing moves (bounded, so a livelock shows as a test failure).
+    /// Step until nothing moves. Panics after a bound on the steps: a livelock is a
+    /// test failure, never a silent return.
     pub fn drive(&mut self) {
-        for _ in 0..100_000 {
+        for _ in 0..STEP_BOUND {
             if !self.step() {
                 return;
             }
         }
+        panic!("the pair still moves after {STEP_BOUND} steps: livelock");
     }
 
     /// Advance the fake clock and run due timers on both sides.
     pub fn advance(&mut self, d: Duration) {
         self.now += d;
-        if self.server.poll_timeout().is_some_and(|t| t <= self.now) {
+        self.run_due_timers();
+        self.drive();
+    }
+
+    fn run_due_timers(&mut self) {
+        if !self.server.is_closed() && self.server.poll_timeout().is_some_and(|t| t <= self.now) {
             if let Err(e) = self.server.handle_timeout(self.now) {
                 self.server_error.get_or_insert(e);
             }
         }
-        if self.client.poll_timeout().is_some_and(|t| t <= self.now) {
+        if !self.client.is_closed() && self.client.poll_timeout().is_some_and(|t| t <= self.now) {
             if let Err(e) = self.client.handle_timeout(self.now) {
                 self.client_error.get_or_insert(e);
             }
         }
-        self.drive();
     }
 
-    /// Drive until the server has an event matching `f` and return it (other events stay queued).
+    /// The earliest timer either side has armed.
+    pub fn next_timer(&self) -> Option<Instant> {
+        let side = |closed: bool, t: Option<Instant>| t.filter(|_| !closed);
+        [
+            side(self.server.is_closed(), self.server.poll_timeout()),
+            side(self.client.is_closed(), self.client.poll_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Let `d` of fake time pass the way real time would: drive until quiet, jump the
+    /// clock to the next timer either side has armed, run it, and again, until the
+    /// next timer lies beyond `d` (the clock then stands at the end of `d`). Returns
+    /// the timers run. Panics past a bound on the jumps (a timer that re-arms at the
+    /// same instant forever).
+    pub fn run_for(&mut self, d: Duration) -> usize {
+        let end = self.now + d;
+        self.drive();
+        for fired in 0..STEP_BOUND {
+            match self.next_timer() {
+                Some(t) if t <= end => {
+                    self.now = self.now.max(t);
+                    self.run_due_timers();
+                    self.drive();
+                }
+                _ => {
+                    self.now = end;
+                    return fired;
+                }
+            }
+        }
+        panic!("more than {STEP_BOUND} timers within {d:?}: a timer re-arms without time passing");
+    }
+
+    /// Drive until the server has an event matching `f` and return it (other events stay
+    /// queued); None when the pair goes quiet without one.
     pub fn server_event(&mut self, f: impl Fn(&Event) -> bool) -> Option<Event> {
         Self::wait(self, |p| &mut p.server_events, f)
     }
@@ -176,7 +257,7 @@ impl Pair {
         q: impl Fn(&mut Pair) -> &mut VecDeque<Event>,
         f: impl Fn(&Event) -> bool,
     ) -> Option<Event> {
-        for _ in 0..100_000 {
+        for _ in 0..STEP_BOUND {
             let queue = q(self);
             if let Some(i) = queue.iter().position(&f) {
                 return queue.remove(i);
@@ -186,6 +267,6 @@ impl Pair {
                 return queue.iter().position(&f).and_then(|i| queue.remove(i));
             }
         }
-        None
+        panic!("the pair still moves after {STEP_BOUND} steps without the awaited event");
     }
 }
