@@ -668,3 +668,81 @@ fn sha1_key_exchange_is_off_unless_configured() {
         Some(Error::NoCommonAlgorithm("kex"))
     ));
 }
+
+/// Close channel `(cid, sid)` from both ends and let the closes cross.
+fn close_both(p: &mut Pair, cid: ChannelId, sid: ChannelId) {
+    p.server.channel(sid).unwrap().close().unwrap();
+    p.client.channel(cid).unwrap().close().unwrap();
+    p.drive();
+    p.server_event(|e| matches!(e, Event::ChannelClosed { channel } if *channel == sid))
+        .expect("server saw the close");
+}
+
+#[test]
+fn channel_ids_are_never_handed_out_twice() {
+    let mut p = pair_with(41, |_, _| {});
+    login(&mut p);
+    let mut seen = std::collections::HashSet::new();
+    let mut last = None;
+    for i in 0..5 {
+        let (cid, sid) = open_exec(&mut p, "again");
+        assert!(seen.insert(sid.0), "server id {sid:?} reused on round {i}");
+        if let Some((old_c, old_s)) = last.replace((cid, sid)) {
+            // A late command for the closed channel is refused or a no-op, and never
+            // reaches the new one.
+            assert!(p.server.channel(old_s).unwrap().window().is_err());
+            assert!(p.server.channel(old_s).unwrap().send(b"late").is_err());
+            p.server.channel(old_s).unwrap().consume(4).unwrap();
+            assert!(p.client.channel(old_c).unwrap().window().is_err());
+            assert!(!p.server.channel_ids().contains(&old_s));
+        }
+        let before = p.server.channel(sid).unwrap().window().unwrap();
+        p.client.channel(cid).unwrap().send(b"data").unwrap();
+        p.server_event(|e| matches!(e, Event::ChannelData { .. }))
+            .expect("data");
+        let after = p.server.channel(sid).unwrap().window().unwrap();
+        assert_eq!(after.recv_unconsumed, before.recv_unconsumed + 4);
+        close_both(&mut p, cid, sid);
+    }
+}
+
+#[test]
+fn extended_data_keeps_its_type_code_when_it_waits_for_window() {
+    let mut p = pair_with(42, |_, c| {
+        c.transport.limits.channel_window = 1024;
+        c.transport.limits.channel_max_packet = 512;
+    });
+    login(&mut p);
+    let (cid, sid) = open_exec(&mut p, "ext");
+    let data = vec![0x42u8; 4000];
+    let taken = p
+        .server
+        .channel(sid)
+        .unwrap()
+        .send_stream(DataStream::Extended(7), &data)
+        .unwrap();
+    assert_eq!(taken, data.len(), "buffered whole");
+    // Another code waits until the first has drained: nothing taken now.
+    let other = p
+        .server
+        .channel(sid)
+        .unwrap()
+        .send_stream(DataStream::Extended(9), b"x")
+        .unwrap();
+    assert_eq!(other, 0);
+    let mut got = 0;
+    for _ in 0..100 {
+        p.drive();
+        while let Some(e) = p.client_events.pop_front() {
+            if let Event::ChannelData { data, stream, .. } = e {
+                assert_eq!(stream, DataStream::Extended(7), "type code lost");
+                got += data.len();
+                p.client.channel(cid).unwrap().consume(data.len()).unwrap();
+            }
+        }
+        if got == data.len() {
+            break;
+        }
+    }
+    assert_eq!(got, data.len());
+}

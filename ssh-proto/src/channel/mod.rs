@@ -5,7 +5,7 @@ mod request;
 
 pub use request::{ChannelKind, ChannelRequest, PtyRequest};
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 
 use bytes::{BufMut, BytesMut};
@@ -100,7 +100,10 @@ struct Chan {
     send_window: u32,
     send_max_packet: u32,
     out_normal: BytesMut,
-    out_stderr: BytesMut,
+    /// Extended data waiting for window, all of one type code.
+    out_ext: BytesMut,
+    /// The type code of what `out_ext` holds (1 is stderr).
+    out_ext_code: u32,
     ctrl: VecDeque<Ctrl>,
     blocked: bool,
     eof_queued: bool,
@@ -117,7 +120,7 @@ struct Chan {
 
 impl Chan {
     fn buffered(&self) -> usize {
-        self.out_normal.len() + self.out_stderr.len()
+        self.out_normal.len() + self.out_ext.len()
     }
 }
 
@@ -139,8 +142,8 @@ impl Chan {
         }
         let (code, queued) = match stream {
             DataStream::Normal => (None, &self.out_normal),
-            DataStream::Stderr => (Some(1), &self.out_stderr),
-            DataStream::Extended(n) => (Some(n), &self.out_stderr),
+            DataStream::Stderr => (Some(1), &self.out_ext),
+            DataStream::Extended(n) => (Some(n), &self.out_ext),
         };
         if !queued.is_empty() {
             return Ok(0);
@@ -165,14 +168,19 @@ impl Chan {
 
 #[derive(Debug)]
 pub(crate) struct ChannelTable {
-    chans: Vec<Option<Chan>>,
-    count: u32,
+    /// Open and opening channels by id. Ids come from a counter and are never handed
+    /// out twice in a connection, so a late command for a closed channel can never
+    /// reach a newer one.
+    chans: BTreeMap<u32, Chan>,
+    /// The id the next channel gets.
+    next_id: u32,
     accept_opens: bool,
     replies_owed: usize,
     /// Replies owed to our global requests, oldest first; true marks our own
     /// keepalives, whose replies are not reported.
     global_replies_due: VecDeque<bool>,
-    next_flush: usize,
+    /// The id after which the next round-robin flush starts.
+    next_flush: u32,
     limits: Limits,
 }
 
@@ -259,8 +267,8 @@ fn write_data_from(
 impl ChannelTable {
     pub(crate) fn new(limits: Limits, accept_opens: bool) -> Self {
         ChannelTable {
-            chans: Vec::new(),
-            count: 0,
+            chans: BTreeMap::new(),
+            next_id: 0,
             accept_opens,
             replies_owed: 0,
             global_replies_due: VecDeque::new(),
@@ -270,21 +278,16 @@ impl ChannelTable {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.count as usize
+        self.chans.len()
     }
 
     /// Ids and kinds of channels, for registries and tests.
     pub(crate) fn ids(&self) -> Vec<ChannelId> {
-        self.chans
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.is_some())
-            .map(|(i, _)| ChannelId(i as u32))
-            .collect()
+        self.chans.keys().map(|&i| ChannelId(i)).collect()
     }
 
     fn get(&mut self, id: u32) -> Option<&mut Chan> {
-        self.chans.get_mut(id as usize).and_then(|c| c.as_mut())
+        self.chans.get_mut(&id)
     }
 
     fn get_open(&mut self, id: ChannelId) -> Result<&mut Chan, Error> {
@@ -296,27 +299,21 @@ impl ChannelTable {
     }
 
     fn alloc(&mut self, chan: Chan) -> Result<ChannelId, Error> {
-        if self.count >= self.limits.max_channels {
+        if self.chans.len() >= self.limits.max_channels as usize {
             return Err(Error::LimitExceeded("channels"));
         }
-        let idx = match self.chans.iter().position(|c| c.is_none()) {
-            Some(i) => i,
-            None => {
-                self.chans.push(None);
-                self.chans.len() - 1
-            }
-        };
-        self.chans[idx] = Some(chan);
-        self.count += 1;
-        Ok(ChannelId(idx as u32))
+        let id = self.next_id;
+        // 2^32 channels in one connection: refuse rather than reuse an id.
+        self.next_id = id
+            .checked_add(1)
+            .ok_or(Error::LimitExceeded("channel ids"))?;
+        self.chans.insert(id, chan);
+        Ok(ChannelId(id))
     }
 
     fn remove(&mut self, id: u32) {
-        if let Some(slot) = self.chans.get_mut(id as usize) {
-            if let Some(c) = slot.take() {
-                self.count -= 1;
-                self.replies_owed -= c.replies_owed;
-            }
+        if let Some(c) = self.chans.remove(&id) {
+            self.replies_owed -= c.replies_owed;
         }
     }
 
@@ -329,7 +326,8 @@ impl ChannelTable {
             send_window: 0,
             send_max_packet: 0,
             out_normal: BytesMut::new(),
-            out_stderr: BytesMut::new(),
+            out_ext: BytesMut::new(),
+            out_ext_code: 1,
             ctrl: VecDeque::new(),
             blocked: false,
             eof_queued: false,
@@ -726,10 +724,29 @@ impl ChannelTable {
         let c = self.get_open(id)?;
         let mut done = c.send_direct(stream, &[data], data.len(), tx, high_water)?;
         let take = cap.saturating_sub(c.buffered()).min(data.len() - done);
-        match stream {
-            DataStream::Normal => c.out_normal.extend_from_slice(&data[done..done + take]),
-            _ => c.out_stderr.extend_from_slice(&data[done..done + take]),
-        }
+        let take = match stream {
+            DataStream::Normal => {
+                c.out_normal.extend_from_slice(&data[done..done + take]);
+                take
+            }
+            DataStream::Stderr | DataStream::Extended(_) => {
+                let code = match stream {
+                    DataStream::Extended(n) => n,
+                    _ => 1,
+                };
+                // One extended buffer holds one type code: another code waits until
+                // it has drained (the caller is told, like any full buffer).
+                if c.out_ext.is_empty() {
+                    c.out_ext_code = code;
+                }
+                if c.out_ext_code != code {
+                    0
+                } else {
+                    c.out_ext.extend_from_slice(&data[done..done + take]);
+                    take
+                }
+            }
+        };
         done += take;
         if done < data.len() {
             c.blocked = true;
@@ -867,16 +884,22 @@ impl ChannelTable {
         tx: &mut Transport,
         ev: &mut VecDeque<Event>,
     ) -> Result<(), Error> {
-        let n = self.chans.len();
-        if n == 0 {
+        if self.chans.is_empty() {
             return Ok(());
         }
-        let start = self.next_flush % n;
-        for i in 0..n {
-            let id = ((start + i) % n) as u32;
-            self.flush_one(id, tx, ev)?;
+        // Round robin: ids from `next_flush` up, then the ones below it. The id
+        // u32::MAX is never handed out, so `start..u32::MAX` covers the rest.
+        let start = self.next_flush;
+        let mut first = None;
+        for (lo, hi) in [(start, u32::MAX), (0, start)] {
+            let mut at = lo;
+            while let Some(id) = self.chans.range(at..hi).next().map(|(&id, _)| id) {
+                first.get_or_insert(id);
+                self.flush_one(id, tx, ev)?;
+                at = id + 1;
+            }
         }
-        self.next_flush = start + 1;
+        self.next_flush = first.map_or(0, |id| id + 1);
         Ok(())
     }
 
@@ -895,8 +918,8 @@ impl ChannelTable {
         while tx.can_send() && tx.pending_output() < high_water && c.send_window > 0 {
             let (buf, code) = if !c.out_normal.is_empty() {
                 (&mut c.out_normal, None)
-            } else if !c.out_stderr.is_empty() {
-                (&mut c.out_stderr, Some(1))
+            } else if !c.out_ext.is_empty() {
+                (&mut c.out_ext, Some(c.out_ext_code))
             } else {
                 break;
             };
@@ -928,7 +951,7 @@ impl ChannelTable {
         }
         if c.buffered() == 0 {
             c.out_normal = BytesMut::new();
-            c.out_stderr = BytesMut::new();
+            c.out_ext = BytesMut::new();
         }
         if c.blocked && c.buffered() < cap && !c.close_queued && !c.eof_queued {
             c.blocked = false;
