@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::crypto::cipher::CipherAlg;
 use crate::crypto::mac::MacAlg;
 use crate::crypto::rng::{Rng, SystemRng};
-use crate::error::Error;
+use crate::error::ConfigError;
 use crate::kex::KexAlg;
 use crate::keys::{PrivateKey, PublicKey};
 
@@ -294,10 +294,10 @@ impl ServerConfigBuilder {
     }
 
     /// Check and finish.
-    pub fn build(self) -> Result<ServerConfig, Error> {
+    pub fn build(self) -> Result<ServerConfig, ConfigError> {
         let c = &self.config;
         if c.host_keys.is_empty() {
-            return Err(Error::Config("a server needs at least one host key"));
+            return Err(ConfigError("a server needs at least one host key"));
         }
         validate(&c.transport)?;
         Ok(self.config)
@@ -336,32 +336,30 @@ impl Default for ClientConfig {
 
 impl ClientConfig {
     /// Check the configuration.
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         validate(&self.transport)
     }
 }
 
-fn validate(t: &TransportConfig) -> Result<(), Error> {
+pub(crate) fn validate(t: &TransportConfig) -> Result<(), ConfigError> {
     let a = &t.algorithms;
     if a.kex.is_empty() || a.ciphers.is_empty() {
-        return Err(Error::Config("algorithm lists must not be empty"));
+        return Err(ConfigError("algorithm lists must not be empty"));
     }
     if a.macs.is_empty() && a.ciphers.iter().any(|c| !c.is_aead()) {
-        return Err(Error::Config("non-AEAD ciphers need at least one MAC"));
+        return Err(ConfigError("non-AEAD ciphers need at least one MAC"));
     }
     let l = &t.limits;
     if l.max_packet_len < 32 * 1024 + 1024 {
-        return Err(Error::Config(
+        return Err(ConfigError(
             "max_packet_len must allow 32 KiB payloads (RFC 4253 §6.1)",
         ));
     }
     if l.channel_max_packet as u64 + 1024 > l.max_packet_len as u64 || l.channel_max_packet == 0 {
-        return Err(Error::Config(
-            "channel_max_packet must fit in max_packet_len",
-        ));
+        return Err(ConfigError("channel_max_packet must fit in max_packet_len"));
     }
     if l.channel_window == 0 || l.output_high_water > l.max_pending_output {
-        return Err(Error::Config("window and output limits are inconsistent"));
+        return Err(ConfigError("window and output limits are inconsistent"));
     }
     Ok(())
 }

@@ -14,7 +14,9 @@ use crate::channel::{
     ChannelId, ChannelKind, ChannelRequest, ChannelTable, DataStream, OpenFailure, WindowState,
 };
 use crate::config::{ClientConfig, ServerConfig};
-use crate::error::{DisconnectReason, Error};
+use crate::error::{
+    Class, CommandError, ConfigError, ConnectionError, DisconnectReason, Error, Violation,
+};
 use crate::event::Event;
 use crate::keys::PrivateKey;
 use crate::secret::SecretString;
@@ -22,6 +24,9 @@ use crate::transport::{RoleKeys, Transport, TransportEvent};
 use crate::upkeep::{Upkeep, UpkeepAction};
 use crate::wire::codes::*;
 use crate::wire::message::Message;
+
+/// What the output bound's error says.
+const PENDING_OUTPUT: &str = "peer is not reading: pending output";
 
 /// What both roles share: the transport, the channels, the event queue.
 struct Core {
@@ -55,14 +60,42 @@ impl Core {
         }
     }
 
-    /// End the connection because of `e`: send DISCONNECT (unless the peer sent one)
-    /// and report it. Returns `e` for the caller to pass on.
-    fn fail(&mut self, e: Error) -> Error {
-        if self.closed {
-            return e;
+    /// End the connection because of `e` (taken as fatal whatever its kind): send
+    /// DISCONNECT (unless the peer sent one) and report it. Returns what ended it.
+    fn fail(&mut self, e: Error) -> ConnectionError {
+        let e = e.into_fatal();
+        self.end(&e);
+        e
+    }
+
+    /// The one classification of a command's outcome: a refusal leaves the connection
+    /// as it is, anything else ends it and says so.
+    fn command<T>(&mut self, r: Result<T, Error>) -> Result<T, CommandError> {
+        match r {
+            // A command may queue output too (raw packets, replies): the bound holds
+            // for it as for input.
+            Ok(_) if !self.closed && self.over_output_bound() => {
+                let f = ConnectionError::LimitExceeded(PENDING_OUTPUT);
+                self.end(&f);
+                Err(CommandError::Ended(f))
+            }
+            Ok(v) => Ok(v),
+            Err(e) => match e.classify() {
+                Class::Command(c) => Err(c),
+                Class::Fatal(f) => {
+                    self.end(&f);
+                    Err(CommandError::Ended(f))
+                }
+            },
         }
-        let (by_peer, description) = match &e {
-            Error::PeerDisconnected { description, .. } => (true, description.clone()),
+    }
+
+    fn end(&mut self, e: &ConnectionError) {
+        if self.closed {
+            return;
+        }
+        let (by_peer, description) = match e {
+            ConnectionError::PeerDisconnected { description, .. } => (true, description.clone()),
             other => (false, other.to_string()),
         };
         let log = self.transport.log_settings().info();
@@ -82,7 +115,6 @@ impl Core {
             by_peer,
             error: Some(e.clone()),
         });
-        e
     }
 
     fn disconnect(&mut self, reason: DisconnectReason, description: &str) {
@@ -133,10 +165,14 @@ impl Core {
         }
         self.channels
             .flush_all(&mut self.transport, &mut self.events)?;
-        if self.transport.pending_output() > self.transport.limits().max_pending_output {
-            return Err(Error::LimitExceeded("peer is not reading: pending output"));
+        if self.over_output_bound() {
+            return Err(Error::LimitExceeded(PENDING_OUTPUT));
         }
         Ok(())
+    }
+
+    fn over_output_bound(&self) -> bool {
+        self.transport.pending_output() > self.transport.limits().max_pending_output
     }
 
     fn poll_transmit(&mut self) -> Option<Bytes> {
@@ -175,28 +211,24 @@ impl Channel<'_> {
     fn run<T>(
         &mut self,
         f: impl FnOnce(&mut Core, ChannelId) -> Result<T, Error>,
-    ) -> Result<T, Error> {
-        self.core.check_open()?;
-        let r = f(self.core, self.id);
-        match r {
-            Err(e) if !e.is_local_misuse() => Err(self.core.fail(e)),
-            other => other,
-        }
+    ) -> Result<T, CommandError> {
+        let r = self.core.check_open().and_then(|()| f(self.core, self.id));
+        self.core.command(r)
     }
 
     /// Send data; returns how many bytes the window and send buffer accepted. When it is
     /// less than offered, an `Event::ChannelWritable` follows once more fits.
-    pub fn send(&mut self, data: &[u8]) -> Result<usize, Error> {
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, CommandError> {
         self.send_stream(DataStream::Normal, data)
     }
 
     /// Send extended data type 1 (stderr).
-    pub fn send_stderr(&mut self, data: &[u8]) -> Result<usize, Error> {
+    pub fn send_stderr(&mut self, data: &[u8]) -> Result<usize, CommandError> {
         self.send_stream(DataStream::Stderr, data)
     }
 
     /// Send on a given stream.
-    pub fn send_stream(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, Error> {
+    pub fn send_stream(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, CommandError> {
         let n = self.run(|c, id| c.channels.send(id, stream, data, &mut c.transport))?;
         self.core.app_active |= n > 0;
         Ok(n)
@@ -207,7 +239,7 @@ impl Channel<'_> {
     /// send buffer. For callers that keep their own buffer and offer the rest again
     /// after the next [`ServerConnection::poll_transmit`] or window adjust; an
     /// `Event::ChannelWritable` follows when less than offered was taken.
-    pub fn send_now(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, Error> {
+    pub fn send_now(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, CommandError> {
         self.send_now_parts(stream, &[data])
     }
 
@@ -215,7 +247,11 @@ impl Channel<'_> {
     /// runs are packed together into packets of up to the peer's maximum size, and
     /// each byte is copied once, into its packet. Returns the bytes taken, counted
     /// across the runs in order.
-    pub fn send_now_parts(&mut self, stream: DataStream, parts: &[&[u8]]) -> Result<usize, Error> {
+    pub fn send_now_parts(
+        &mut self,
+        stream: DataStream,
+        parts: &[&[u8]],
+    ) -> Result<usize, CommandError> {
         let n = self.run(|c, id| c.channels.send_parts(id, stream, parts, &mut c.transport))?;
         self.core.app_active |= n > 0;
         Ok(n)
@@ -223,17 +259,17 @@ impl Channel<'_> {
 
     /// Report `n` bytes of delivered data as processed: the receive window reopens.
     /// After the channel has closed this is a no-op.
-    pub fn consume(&mut self, n: usize) -> Result<(), Error> {
+    pub fn consume(&mut self, n: usize) -> Result<(), CommandError> {
         self.run(|c, id| c.channels.consume(id, n, &mut c.transport))
     }
 
     /// Answer the oldest request on this channel that wanted a reply.
-    pub fn reply(&mut self, success: bool) -> Result<(), Error> {
+    pub fn reply(&mut self, success: bool) -> Result<(), CommandError> {
         self.run(|c, id| c.channels.reply(id, success, &mut c.transport))
     }
 
     /// Send a channel request (after any data already accepted).
-    pub fn request(&mut self, req: &ChannelRequest, want_reply: bool) -> Result<(), Error> {
+    pub fn request(&mut self, req: &ChannelRequest, want_reply: bool) -> Result<(), CommandError> {
         self.run(|c, id| {
             c.channels
                 .request(id, req, want_reply, &mut c.transport, &mut c.events)
@@ -241,7 +277,7 @@ impl Channel<'_> {
     }
 
     /// Report a process's exit status (server role).
-    pub fn exit_status(&mut self, code: u32) -> Result<(), Error> {
+    pub fn exit_status(&mut self, code: u32) -> Result<(), CommandError> {
         self.request(&ChannelRequest::ExitStatus { code }, false)
     }
 
@@ -251,7 +287,7 @@ impl Channel<'_> {
         signal: &str,
         core_dumped: bool,
         message: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<(), CommandError> {
         self.request(
             &ChannelRequest::ExitSignal {
                 name: signal.into(),
@@ -264,18 +300,19 @@ impl Channel<'_> {
     }
 
     /// Send EOF once buffered data has gone.
-    pub fn eof(&mut self) -> Result<(), Error> {
+    pub fn eof(&mut self) -> Result<(), CommandError> {
         self.run(|c, id| c.channels.eof(id, &mut c.transport, &mut c.events))
     }
 
     /// Close once buffered data has gone.
-    pub fn close(&mut self) -> Result<(), Error> {
+    pub fn close(&mut self) -> Result<(), CommandError> {
         self.run(|c, id| c.channels.close(id, &mut c.transport, &mut c.events))
     }
 
     /// Flow-control state.
-    pub fn window(&mut self) -> Result<WindowState, Error> {
-        self.core.channels.window(self.id)
+    pub fn window(&mut self) -> Result<WindowState, CommandError> {
+        let r = self.core.channels.window(self.id);
+        self.core.command(r)
     }
 }
 
@@ -284,8 +321,15 @@ macro_rules! common_api {
         /// Feed received bytes. Whole packets are consumed from `buf`; a partial tail is
         /// left for the next call. On error the connection has already queued a
         /// DISCONNECT and an `Event::Disconnected`.
-        pub fn handle_input(&mut self, now: Instant, buf: &mut BytesMut) -> Result<(), Error> {
-            self.core.check_open()?;
+        /// After the connection has ended, input is ignored.
+        pub fn handle_input(
+            &mut self,
+            now: Instant,
+            buf: &mut BytesMut,
+        ) -> Result<(), ConnectionError> {
+            if self.core.closed {
+                return Ok(());
+            }
             loop {
                 let r = self.core.transport.poll_payload(now, buf);
                 let payload = match r {
@@ -344,8 +388,10 @@ macro_rules! common_api {
         /// A handle for one channel's commands (also for channels that have just closed,
         /// so late `consume` calls stay harmless; other commands then fail with
         /// `Error::UnknownChannel`).
-        pub fn channel(&mut self, id: ChannelId) -> Result<Channel<'_>, Error> {
-            self.core.check_open()?;
+        pub fn channel(&mut self, id: ChannelId) -> Result<Channel<'_>, CommandError> {
+            if self.core.closed {
+                return Err(CommandError::Closed);
+            }
             Ok(Channel {
                 core: &mut self.core,
                 id,
@@ -363,15 +409,14 @@ macro_rules! common_api {
         }
 
         /// Start a key re-exchange now.
-        pub fn rekey(&mut self) -> Result<(), Error> {
-            self.core.check_open()?;
-            if !self.core.transport.established() {
-                return Err(Error::InvalidState("initial key exchange not finished"));
-            }
-            self.core
-                .transport
-                .start_kex()
-                .map_err(|e| self.core.fail(e))
+        pub fn rekey(&mut self) -> Result<(), CommandError> {
+            let r = self.core.check_open().and_then(|()| {
+                if !self.core.transport.established() {
+                    return Err(Error::InvalidState("initial key exchange not finished"));
+                }
+                self.core.transport.start_kex()
+            });
+            self.core.command(r)
         }
 
         /// Send DISCONNECT and close.
@@ -391,26 +436,26 @@ macro_rules! common_api {
             name: &str,
             want_reply: bool,
             data: &[u8],
-        ) -> Result<(), Error> {
-            self.core.check_open()?;
-            self.core
-                .channels
-                .global_request(name, want_reply, data, &mut self.core.transport)
-                .map_err(|e| self.core.fail(e))
+        ) -> Result<(), CommandError> {
+            let core = &mut self.core;
+            let r = core.check_open().and_then(|()| {
+                core.channels
+                    .global_request(name, want_reply, data, &mut core.transport)
+            });
+            self.core.command(r)
         }
 
         /// Send any payload as one packet (message number first), encrypted with the
         /// keys in force. For tests, fuzzing and protocol extensions (reference:
         /// SendSSHPacket); held like any message during key exchange.
-        pub fn send_raw_packet(&mut self, payload: &[u8]) -> Result<(), Error> {
-            self.core.check_open()?;
-            if payload.is_empty() {
-                return Err(Error::InvalidState("empty payload"));
-            }
-            self.core
-                .transport
-                .send(payload)
-                .map_err(|e| self.core.fail(e))
+        pub fn send_raw_packet(&mut self, payload: &[u8]) -> Result<(), CommandError> {
+            let r = self.core.check_open().and_then(|()| {
+                if payload.is_empty() {
+                    return Err(Error::InvalidState("empty payload"));
+                }
+                self.core.transport.send(payload)
+            });
+            self.core.command(r)
         }
 
         /// The logging settings in force.
@@ -450,12 +495,13 @@ impl ServerConnection {
 
     /// A new connection accepted at `now`. Our identification line and KEXINIT are
     /// queued for `poll_transmit` at once.
-    pub fn new(config: Arc<ServerConfig>, now: Instant) -> Result<Self, Error> {
+    pub fn new(config: Arc<ServerConfig>, now: Instant) -> Result<Self, ConfigError> {
         let transport = Transport::new(
             config.transport.clone(),
             RoleKeys::Server(config.clone()),
             now,
-        )?;
+        )
+        .map_err(Error::into_config)?;
         Ok(ServerConnection {
             core: Core::new(transport, true),
             auth: ServerAuth::new(config.auth_banner.clone()),
@@ -489,9 +535,11 @@ impl ServerConnection {
         .min()
     }
 
-    /// Run timers due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
-        self.core.check_open()?;
+    /// Run timers due at `now` (nothing once the connection has ended).
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ConnectionError> {
+        if self.core.closed {
+            return Ok(());
+        }
         if std::mem::take(&mut self.core.app_active) {
             self.upkeep.active(now);
         }
@@ -512,28 +560,34 @@ impl ServerConnection {
     }
 
     /// Answer an `Event::AuthRequest`. Answers are sent in request order.
-    pub fn answer_auth(&mut self, id: AuthRequestId, decision: AuthDecision) -> Result<(), Error> {
-        self.core.check_open()?;
-        let mut out = Vec::new();
-        let r = self.auth.answer(
-            id,
-            decision,
-            &self.config.auth_methods,
-            self.config.transport.limits.max_auth_attempts,
-            &mut out,
-        );
-        self.apply_auth(out).map_err(|e| self.core.fail(e))?;
-        match r {
-            Err(e) if e.is_local_misuse() => Err(e),
-            Err(e) => Err(self.core.fail(e)),
-            Ok(()) => Ok(()),
-        }
+    pub fn answer_auth(
+        &mut self,
+        id: AuthRequestId,
+        decision: AuthDecision,
+    ) -> Result<(), CommandError> {
+        let r = self.core.check_open().and_then(|()| {
+            let mut out = Vec::new();
+            let r = self.auth.answer(
+                id,
+                decision,
+                &self.config.auth_methods,
+                self.config.transport.limits.max_auth_attempts,
+                &mut out,
+            );
+            // What the answer produced goes out even when it also ends the connection.
+            self.apply_auth(out)?;
+            r
+        });
+        self.core.command(r)
     }
 
     /// Accept a channel the peer asked to open.
-    pub fn accept_channel(&mut self, id: ChannelId) -> Result<(), Error> {
-        self.core.check_open()?;
-        self.core.channels.accept(id, &mut self.core.transport)
+    pub fn accept_channel(&mut self, id: ChannelId) -> Result<(), CommandError> {
+        let core = &mut self.core;
+        let r = core
+            .check_open()
+            .and_then(|()| core.channels.accept(id, &mut core.transport));
+        self.core.command(r)
     }
 
     /// Refuse a channel the peer asked to open.
@@ -542,11 +596,13 @@ impl ServerConnection {
         id: ChannelId,
         reason: OpenFailure,
         description: &str,
-    ) -> Result<(), Error> {
-        self.core.check_open()?;
-        self.core
-            .channels
-            .reject(id, reason, description, &mut self.core.transport)
+    ) -> Result<(), CommandError> {
+        let core = &mut self.core;
+        let r = core.check_open().and_then(|()| {
+            core.channels
+                .reject(id, reason, description, &mut core.transport)
+        });
+        self.core.command(r)
     }
 
     fn apply_auth(&mut self, out: Vec<AuthOutput>) -> Result<(), Error> {
@@ -572,7 +628,7 @@ impl ServerConnection {
 
     fn dispatch(&mut self, now: Instant, payload: Bytes) -> Result<(), Error> {
         let Some(&code) = payload.first() else {
-            return Err(Error::Protocol("empty payload"));
+            return Err(Error::Peer(Violation::EmptyPayload));
         };
         self.upkeep.heard(now);
         if counts_as_activity(code) {
@@ -581,10 +637,10 @@ impl ServerConnection {
         match code {
             SERVICE_REQUEST => {
                 let Message::ServiceRequest { name } = Message::decode(&payload)? else {
-                    return Err(Error::Protocol("bad service request"));
+                    return Err(Error::Peer(Violation::MalformedServiceRequest));
                 };
                 if name != "ssh-userauth" || self.user().is_some() {
-                    return Err(Error::ServiceNotAvailable(name));
+                    return Err(Error::Peer(Violation::ServiceNotAvailable(name)));
                 }
                 self.auth.accept_service();
                 self.core
@@ -600,7 +656,7 @@ impl ServerConnection {
                     method,
                 } = msg?
                 else {
-                    return Err(Error::Protocol("bad userauth request"));
+                    return Err(Error::Peer(Violation::MalformedUserauthRequest));
                 };
                 let sid = self
                     .core
@@ -618,26 +674,26 @@ impl ServerConnection {
                 )?;
                 self.apply_auth(out)
             }
-            51..=79 => Err(Error::UnexpectedMessage {
+            51..=79 => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "server authentication (client-only message)",
-            }),
+            })),
             80..=100 => {
                 if self.user().is_none() {
-                    return Err(Error::UnexpectedMessage {
+                    return Err(Error::Peer(Violation::UnexpectedMessage {
                         msg: code,
                         state: "before authentication",
-                    });
+                    }));
                 }
                 let m = Message::decode(&payload)?;
                 self.core
                     .channels
                     .handle(m, &mut self.core.transport, &mut self.core.events)
             }
-            EXT_INFO | SERVICE_ACCEPT => Err(Error::UnexpectedMessage {
+            EXT_INFO | SERVICE_ACCEPT => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "server (message not sent by clients)",
-            }),
+            })),
             _ => self.core.reply_unimplemented(),
         }
     }
@@ -668,7 +724,7 @@ impl ClientConnection {
     fn shrink_role(&mut self) {}
 
     /// A new connection; our identification line and KEXINIT are queued at once.
-    pub fn new(config: Arc<ClientConfig>, now: Instant) -> Result<Self, Error> {
+    pub fn new(config: Arc<ClientConfig>, now: Instant) -> Result<Self, ConfigError> {
         config.validate()?;
         let transport = Transport::new(
             config.transport.clone(),
@@ -677,7 +733,8 @@ impl ClientConnection {
                 host_key_algorithms: config.host_key_algorithms.clone(),
             },
             now,
-        )?;
+        )
+        .map_err(Error::into_config)?;
         Ok(ClientConnection {
             core: Core::new(transport, false),
             auth: ClientAuth::default(),
@@ -695,9 +752,11 @@ impl ClientConnection {
         }
     }
 
-    /// Run timers due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
-        self.core.check_open()?;
+    /// Run timers due at `now` (nothing once the connection has ended).
+    pub fn handle_timeout(&mut self, now: Instant) -> Result<(), ConnectionError> {
+        if self.core.closed {
+            return Ok(());
+        }
         let r = self
             .core
             .transport
@@ -730,41 +789,46 @@ impl ClientConnection {
     }
 
     /// Try the "none" method.
-    pub fn auth_none(&mut self, user: &str) -> Result<(), Error> {
+    pub fn auth_none(&mut self, user: &str) -> Result<(), CommandError> {
         let m = self.auth.none(user);
-        self.send_auth(m)
+        let r = self.send_auth(m);
+        self.core.command(r)
     }
 
     /// Try a password.
-    pub fn auth_password(&mut self, user: &str, password: &str) -> Result<(), Error> {
+    pub fn auth_password(&mut self, user: &str, password: &str) -> Result<(), CommandError> {
         let m = self.auth.password(user, SecretString::from(password));
-        self.send_auth(m)
+        let r = self.send_auth(m);
+        self.core.command(r)
     }
 
     /// Authenticate with a private key (signed directly, without a query).
-    pub fn auth_publickey(&mut self, user: &str, key: &PrivateKey) -> Result<(), Error> {
-        let sid = self
+    pub fn auth_publickey(&mut self, user: &str, key: &PrivateKey) -> Result<(), CommandError> {
+        let r = self
             .core
             .transport
             .session_id()
-            .ok_or(Error::InvalidState("key exchange not finished"))?
-            .to_vec();
-        let m = self.auth.publickey(&sid, user, key)?;
-        self.send_auth(m)
+            .map(<[u8]>::to_vec)
+            .ok_or(Error::InvalidState("key exchange not finished"))
+            .and_then(|sid| self.auth.publickey(&sid, user, key))
+            .and_then(|m| self.send_auth(m));
+        self.core.command(r)
     }
 
     /// Open a session channel; `Event::ChannelOpened` follows.
-    pub fn open_session(&mut self) -> Result<ChannelId, Error> {
+    pub fn open_session(&mut self) -> Result<ChannelId, CommandError> {
         self.open_channel(&ChannelKind::Session)
     }
 
     /// Open a channel of any kind.
-    pub fn open_channel(&mut self, kind: &ChannelKind) -> Result<ChannelId, Error> {
-        self.core.check_open()?;
-        if !self.auth.authenticated {
-            return Err(Error::InvalidState("not authenticated"));
-        }
-        self.core.channels.open(kind, &mut self.core.transport)
+    pub fn open_channel(&mut self, kind: &ChannelKind) -> Result<ChannelId, CommandError> {
+        let r = self.core.check_open().and_then(|()| {
+            if !self.auth.authenticated {
+                return Err(Error::InvalidState("not authenticated"));
+            }
+            self.core.channels.open(kind, &mut self.core.transport)
+        });
+        self.core.command(r)
     }
 
     fn on_transport_events(&mut self) -> Result<(), Error> {
@@ -786,7 +850,7 @@ impl ClientConnection {
 
     fn dispatch(&mut self, _now: Instant, payload: Bytes) -> Result<(), Error> {
         let Some(&code) = payload.first() else {
-            return Err(Error::Protocol("empty payload"));
+            return Err(Error::Peer(Violation::EmptyPayload));
         };
         let auth_phase = !self.auth.authenticated;
         match (code, auth_phase) {
@@ -828,14 +892,14 @@ impl ClientConnection {
                     .handle(m, &mut self.core.transport, &mut self.core.events)
             }
             (USERAUTH_BANNER, false) => Ok(()),
-            (0..=127, _) => Err(Error::UnexpectedMessage {
+            (0..=127, _) => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: if auth_phase {
                     "client authentication"
                 } else {
                     "client connection"
                 },
-            }),
+            })),
             _ => self.core.reply_unimplemented(),
         }
     }
@@ -845,7 +909,7 @@ impl ClientConnection {
 mod tests {
     use std::sync::Arc;
 
-    use crate::error::{DisconnectReason, Error};
+    use crate::error::{ConnectionError, DisconnectReason, Violation};
     use crate::event::Event;
     use crate::testing::{seeded_configs, Pair};
 
@@ -875,7 +939,8 @@ mod tests {
             assert!(
                 matches!(
                     p.server_error,
-                    Some(Error::BadMac) | Some(Error::PacketLength(_))
+                    Some(ConnectionError::Peer(Violation::BadMac))
+                        | Some(ConnectionError::Peer(Violation::PacketLength(_)))
                 ),
                 "{cipher:?}: {:?}",
                 p.server_error

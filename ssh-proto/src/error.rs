@@ -114,43 +114,145 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
-/// Everything that can end a connection or refuse a command.
+/// A way the peer broke the protocol. Each ends the connection with its own
+/// disconnect reason ([`Violation::disconnect_reason`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Error {
-    /// A message or field from the peer could not be decoded.
+pub enum Violation {
+    /// A message or field could not be decoded.
     Decode(DecodeError),
-    /// The peer's identification line was malformed, too long, or named an unsupported version.
-    Version(&'static str),
+    /// The identification line was malformed, too long, or named an unsupported version.
+    BadVersion(&'static str),
     /// A packet's length field exceeds the configured maximum or is malformed.
     PacketLength(u32),
     /// A packet's padding is malformed.
     BadPadding,
     /// A MAC or AEAD tag did not verify.
     BadMac,
-    /// The peer sent a message that is not allowed in the current state.
+    /// A packet with no message number.
+    EmptyPayload,
+    /// A message that is not allowed in the current state.
     UnexpectedMessage {
         /// The message number.
         msg: u8,
         /// Where we were.
         state: &'static str,
     },
-    /// The peer violated the protocol in another way.
-    Protocol(&'static str),
     /// No algorithm in common for the named negotiation slot.
     NoCommonAlgorithm(&'static str),
-    /// Key exchange failed (bad public value, bad signature, ...).
+    /// A KEXINIT that does not parse.
+    MalformedKexInit,
+    /// A key exchange message before the KEXINITs were exchanged.
+    KexBeforeKexInit,
+    /// A key exchange reply before our init (client role).
+    KexReplyBeforeInit,
+    /// A key exchange value failed its checks (the detail says which).
     KeyExchange(&'static str),
+    /// A public key blob of the wrong form.
+    MalformedPublicKey,
     /// The server's host key was not accepted (client role).
     HostKeyNotVerifiable,
+    /// An ext-info extension of the wrong form.
+    MalformedExtInfo,
+    /// A DISCONNECT that does not parse.
+    MalformedDisconnect,
+    /// A SERVICE_REQUEST that does not parse.
+    MalformedServiceRequest,
     /// The requested service does not exist.
     ServiceNotAvailable(String),
+    /// A USERAUTH_REQUEST that does not parse.
+    MalformedUserauthRequest,
+    /// A USERAUTH_REQUEST before the ssh-userauth service was requested.
+    UserauthBeforeService,
     /// Too many failed authentication attempts.
     TooManyAuthFailures,
-    /// A configured limit was exceeded (the name says which).
-    LimitExceeded(&'static str),
-    /// A deadline passed (authentication, idle, ...).
-    Timeout(&'static str),
+    /// A message number of the connection protocol range that is not one of its messages.
+    NotConnectionMessage,
+    /// A global request reply with no request of ours outstanding.
+    UnsolicitedGlobalReply,
+    /// A message for a channel id we never gave out or have forgotten.
+    UnknownChannel,
+    /// A message for a channel that is not open.
+    ChannelNotOpen,
+    /// An open confirmation or failure for a channel we are not opening.
+    UnexpectedOpenAnswer,
+    /// A channel request reply with no request of ours outstanding.
+    UnsolicitedChannelReply,
+    /// Channel data after the peer's EOF.
+    DataAfterEof,
+    /// Channel data past the window we granted.
+    DataExceedsWindow,
+    /// Channel data larger than our maximum packet.
+    DataExceedsMaxPacket,
+    /// A window adjust that takes the window past 2^32-1.
+    WindowOverflow,
+}
+
+impl Violation {
+    /// The SSH disconnect reason this violation is reported with.
+    pub fn disconnect_reason(&self) -> DisconnectReason {
+        use Violation::*;
+        match self {
+            BadVersion(_) => DisconnectReason::ProtocolVersionNotSupported,
+            BadMac => DisconnectReason::MacError,
+            NoCommonAlgorithm(_) | KeyExchange(_) | KexBeforeKexInit | KexReplyBeforeInit
+            | MalformedKexInit => DisconnectReason::KeyExchangeFailed,
+            HostKeyNotVerifiable => DisconnectReason::HostKeyNotVerifiable,
+            ServiceNotAvailable(_) => DisconnectReason::ServiceNotAvailable,
+            TooManyAuthFailures => DisconnectReason::NoMoreAuthMethodsAvailable,
+            _ => DisconnectReason::ProtocolError,
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use Violation::*;
+        match self {
+            Decode(e) => write!(f, "malformed message: {e}"),
+            BadVersion(w) => write!(f, "bad identification line: {w}"),
+            PacketLength(n) => write!(f, "bad packet length {n}"),
+            BadPadding => f.write_str("bad packet padding"),
+            BadMac => f.write_str("message authentication failed"),
+            EmptyPayload => f.write_str("empty packet payload"),
+            UnexpectedMessage { msg, state } => write!(f, "unexpected message {msg} in {state}"),
+            NoCommonAlgorithm(w) => write!(f, "no common algorithm for {w}"),
+            MalformedKexInit => f.write_str("malformed KEXINIT"),
+            KexBeforeKexInit => f.write_str("key exchange message before KEXINIT"),
+            KexReplyBeforeInit => f.write_str("key exchange reply before init"),
+            KeyExchange(w) => write!(f, "key exchange failed: {w}"),
+            MalformedPublicKey => f.write_str("malformed public key"),
+            HostKeyNotVerifiable => f.write_str("host key not accepted"),
+            MalformedExtInfo => f.write_str("malformed ext-info"),
+            MalformedDisconnect => f.write_str("malformed DISCONNECT"),
+            MalformedServiceRequest => f.write_str("malformed service request"),
+            ServiceNotAvailable(s) => write!(f, "service not available: {s}"),
+            MalformedUserauthRequest => f.write_str("malformed userauth request"),
+            UserauthBeforeService => {
+                f.write_str("userauth request before the ssh-userauth service request")
+            }
+            TooManyAuthFailures => f.write_str("too many authentication failures"),
+            NotConnectionMessage => f.write_str("not a connection-protocol message"),
+            UnsolicitedGlobalReply => f.write_str("global reply without a request"),
+            UnknownChannel => f.write_str("message for an unknown channel"),
+            ChannelNotOpen => f.write_str("message for a channel that is not open"),
+            UnexpectedOpenAnswer => f.write_str("open answer for a channel not opening"),
+            UnsolicitedChannelReply => f.write_str("channel reply without a request"),
+            DataAfterEof => f.write_str("channel data after EOF"),
+            DataExceedsWindow => f.write_str("channel data exceeds the window"),
+            DataExceedsMaxPacket => f.write_str("channel data larger than the maximum packet"),
+            WindowOverflow => f.write_str("window adjust overflows 2^32-1"),
+        }
+    }
+}
+
+/// What ended a connection: in `handle_input` and `handle_timeout` results, in
+/// [`crate::Event::Disconnected`], and inside [`CommandError::Ended`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionError {
+    /// The peer broke the protocol.
+    Peer(Violation),
     /// The peer sent SSH_MSG_DISCONNECT.
     PeerDisconnected {
         /// The peer's reason.
@@ -158,89 +260,217 @@ pub enum Error {
         /// The peer's description (sanitised).
         description: String,
     },
-    /// A crypto primitive failed or a key was rejected.
+    /// A deadline passed (authentication, idle, keepalive...).
+    Timeout(&'static str),
+    /// A configured limit was exceeded (the name says which).
+    LimitExceeded(&'static str),
+    /// A crypto primitive failed or the RNG gave nothing.
     Crypto(&'static str),
-    /// The configuration is invalid.
-    Config(&'static str),
-    /// The channel id is unknown or already closed.
-    UnknownChannel(u32),
+    /// Something on our side could not continue (a host key missing for the negotiated
+    /// algorithm, ...).
+    Local(&'static str),
+}
+
+impl ConnectionError {
+    /// The SSH disconnect reason this error is reported with.
+    pub fn disconnect_reason(&self) -> DisconnectReason {
+        match self {
+            ConnectionError::Peer(v) => v.disconnect_reason(),
+            ConnectionError::PeerDisconnected { reason, .. } => *reason,
+            ConnectionError::Crypto(_) => DisconnectReason::KeyExchangeFailed,
+            ConnectionError::Timeout(_)
+            | ConnectionError::LimitExceeded(_)
+            | ConnectionError::Local(_) => DisconnectReason::ByApplication,
+        }
+    }
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectionError::Peer(v) => write!(f, "protocol violation: {v}"),
+            ConnectionError::PeerDisconnected {
+                reason,
+                description,
+            } => write!(f, "peer disconnected ({}): {description}", reason.code()),
+            ConnectionError::Timeout(w) => write!(f, "timed out: {w}"),
+            ConnectionError::LimitExceeded(w) => write!(f, "limit exceeded: {w}"),
+            ConnectionError::Crypto(w) => write!(f, "crypto failure: {w}"),
+            ConnectionError::Local(w) => write!(f, "cannot continue: {w}"),
+        }
+    }
+}
+
+impl std::error::Error for ConnectionError {}
+
+/// Why a command on a connection (answer, accept, send, open...) was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// No channel has this id (never opened, or closed and forgotten).
+    UnknownChannel(crate::ChannelId),
     /// The command is not allowed on this channel in its current state.
     ChannelState(&'static str),
     /// The command is not valid in the connection's current state.
     InvalidState(&'static str),
-    /// The connection is closed; nothing more can be done with it.
+    /// A limit refuses the command (too many channels, ...); the connection goes on.
+    LimitExceeded(&'static str),
+    /// The connection had already ended.
+    Closed,
+    /// Carrying out the command ended the connection (e.g. the output bound).
+    Ended(ConnectionError),
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::UnknownChannel(id) => write!(f, "unknown channel {id}"),
+            CommandError::ChannelState(w) => write!(f, "channel state: {w}"),
+            CommandError::InvalidState(w) => write!(f, "invalid state: {w}"),
+            CommandError::LimitExceeded(w) => write!(f, "limit exceeded: {w}"),
+            CommandError::Closed => f.write_str("connection closed"),
+            CommandError::Ended(e) => write!(f, "connection ended: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// An invalid configuration, key or key file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub &'static str);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The randomness source failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RngError;
+
+impl fmt::Display for RngError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the random number generator failed")
+    }
+}
+
+impl std::error::Error for RngError {}
+
+/// The crate's internal error, carried by `?` through every layer and sorted at the
+/// public boundary by [`Error::classify`] into a [`ConnectionError`] (fatal), a
+/// [`CommandError`] (the command is refused, the connection goes on) or a
+/// [`ConfigError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Error {
+    /// The peer broke the protocol.
+    Peer(Violation),
+    /// The peer sent SSH_MSG_DISCONNECT.
+    PeerDisconnected {
+        reason: DisconnectReason,
+        description: String,
+    },
+    Timeout(&'static str),
+    LimitExceeded(&'static str),
+    Crypto(&'static str),
+    Config(&'static str),
+    UnknownChannel(u32),
+    ChannelState(&'static str),
+    InvalidState(&'static str),
+    /// A limit refuses a command of ours (not fatal, unlike `LimitExceeded`).
+    Refused(&'static str),
     Closed,
 }
 
+/// Where an internal error belongs.
+pub(crate) enum Class {
+    /// Ends the connection.
+    Fatal(ConnectionError),
+    /// Refuses the command only.
+    Command(CommandError),
+}
+
 impl Error {
-    /// The SSH disconnect reason this error is reported with.
-    pub fn disconnect_reason(&self) -> DisconnectReason {
+    /// Sort the error: the one place that decides what is fatal.
+    pub(crate) fn classify(self) -> Class {
         use Error::*;
         match self {
-            Decode(_) | PacketLength(_) | BadPadding | UnexpectedMessage { .. } | Protocol(_) => {
-                DisconnectReason::ProtocolError
+            UnknownChannel(id) => {
+                Class::Command(CommandError::UnknownChannel(crate::ChannelId(id)))
             }
-            Version(_) => DisconnectReason::ProtocolVersionNotSupported,
-            BadMac => DisconnectReason::MacError,
-            NoCommonAlgorithm(_) | KeyExchange(_) | Crypto(_) => {
-                DisconnectReason::KeyExchangeFailed
-            }
-            HostKeyNotVerifiable => DisconnectReason::HostKeyNotVerifiable,
-            ServiceNotAvailable(_) => DisconnectReason::ServiceNotAvailable,
-            TooManyAuthFailures => DisconnectReason::NoMoreAuthMethodsAvailable,
-            LimitExceeded(_) | Timeout(_) => DisconnectReason::ByApplication,
-            PeerDisconnected { reason, .. } => *reason,
-            Config(_) | UnknownChannel(_) | ChannelState(_) | InvalidState(_) | Closed => {
-                DisconnectReason::ByApplication
-            }
+            ChannelState(w) => Class::Command(CommandError::ChannelState(w)),
+            InvalidState(w) => Class::Command(CommandError::InvalidState(w)),
+            Refused(w) => Class::Command(CommandError::LimitExceeded(w)),
+            Closed => Class::Command(CommandError::Closed),
+            other => Class::Fatal(other.into_fatal()),
         }
     }
 
-    /// Whether the error only refuses a command and leaves the connection usable.
-    pub fn is_local_misuse(&self) -> bool {
-        matches!(
-            self,
-            Error::UnknownChannel(_) | Error::ChannelState(_) | Error::InvalidState(_)
-        )
+    /// The error as what ends the connection (command-kind errors raised while
+    /// processing input become local failures).
+    pub(crate) fn into_fatal(self) -> ConnectionError {
+        use Error::*;
+        match self {
+            Peer(v) => ConnectionError::Peer(v),
+            PeerDisconnected {
+                reason,
+                description,
+            } => ConnectionError::PeerDisconnected {
+                reason,
+                description,
+            },
+            Timeout(w) => ConnectionError::Timeout(w),
+            LimitExceeded(w) => ConnectionError::LimitExceeded(w),
+            Crypto(w) => ConnectionError::Crypto(w),
+            Config(w) | ChannelState(w) | InvalidState(w) | Refused(w) => ConnectionError::Local(w),
+            UnknownChannel(_) => ConnectionError::Local("unknown channel"),
+            Closed => ConnectionError::Local("connection closed"),
+        }
+    }
+}
+
+impl Error {
+    /// The error as a configuration error (where only configuration can fail).
+    pub(crate) fn into_config(self) -> ConfigError {
+        match self {
+            Error::Config(w) | Error::Crypto(w) => ConfigError(w),
+            _ => ConfigError("the configuration was refused"),
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use Error::*;
-        match self {
-            Decode(e) => write!(f, "malformed message: {e}"),
-            Version(w) => write!(f, "bad identification line: {w}"),
-            PacketLength(n) => write!(f, "bad packet length {n}"),
-            BadPadding => f.write_str("bad packet padding"),
-            BadMac => f.write_str("message authentication failed"),
-            UnexpectedMessage { msg, state } => write!(f, "unexpected message {msg} in {state}"),
-            Protocol(w) => write!(f, "protocol error: {w}"),
-            NoCommonAlgorithm(w) => write!(f, "no common algorithm for {w}"),
-            KeyExchange(w) => write!(f, "key exchange failed: {w}"),
-            HostKeyNotVerifiable => f.write_str("host key not accepted"),
-            ServiceNotAvailable(s) => write!(f, "service not available: {s}"),
-            TooManyAuthFailures => f.write_str("too many authentication failures"),
-            LimitExceeded(w) => write!(f, "limit exceeded: {w}"),
-            Timeout(w) => write!(f, "timed out: {w}"),
-            PeerDisconnected {
-                reason,
-                description,
-            } => write!(f, "peer disconnected ({}): {description}", reason.code()),
-            Crypto(w) => write!(f, "crypto failure: {w}"),
-            Config(w) => write!(f, "invalid configuration: {w}"),
-            UnknownChannel(id) => write!(f, "unknown channel {id}"),
-            ChannelState(w) => write!(f, "channel state: {w}"),
-            InvalidState(w) => write!(f, "invalid state: {w}"),
-            Closed => f.write_str("connection closed"),
+        match self.clone().classify() {
+            Class::Fatal(e) => e.fmt(f),
+            Class::Command(e) => e.fmt(f),
         }
     }
 }
 
-impl std::error::Error for Error {}
-
 impl From<DecodeError> for Error {
     fn from(e: DecodeError) -> Self {
-        Error::Decode(e)
+        Error::Peer(Violation::Decode(e))
+    }
+}
+
+impl From<Violation> for Error {
+    fn from(v: Violation) -> Self {
+        Error::Peer(v)
+    }
+}
+
+impl From<RngError> for Error {
+    fn from(_: RngError) -> Self {
+        Error::Crypto("the random number generator failed")
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e.0)
     }
 }

@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use crate::auth::AuthRequest;
 use crate::channel::{ChannelId, ChannelKind, ChannelRequest, DataStream};
-use crate::error::{DisconnectReason, Error};
+use crate::error::{ConnectionError, DisconnectReason};
 use crate::keys::PublicKey;
 use crate::transport::Negotiated;
 
@@ -114,6 +114,6 @@ pub enum Event {
         /// Whether the peer sent the disconnect.
         by_peer: bool,
         /// The error that ended it, if any.
-        error: Option<Error>,
+        error: Option<ConnectionError>,
     },
 }

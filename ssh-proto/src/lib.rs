@@ -54,7 +54,9 @@ pub use connection::{Channel, ClientConnection, ServerConnection};
 pub use crypto::cipher::CipherAlg;
 pub use crypto::mac::MacAlg;
 pub use crypto::rng::{Rng, SeededRng, SystemRng};
-pub use error::{DecodeError, DisconnectReason, Error};
+pub use error::{
+    CommandError, ConfigError, ConnectionError, DecodeError, DisconnectReason, RngError, Violation,
+};
 pub use event::Event;
 pub use kex::KexAlg;
 pub use keys::{parse_authorized_keys, PrivateKey, PublicKey};

@@ -13,7 +13,7 @@ use bytes::{Buf, BytesMut};
 use crate::config::{ClientConfig, ServerConfig};
 use crate::connection::{ClientConnection, ServerConnection};
 use crate::crypto::rng::SeededRng;
-use crate::error::Error;
+use crate::error::{ConfigError, ConnectionError};
 use crate::event::Event;
 use crate::keys::PrivateKey;
 
@@ -43,9 +43,9 @@ pub struct Pair {
     /// When false the server stops taking the client's output.
     pub server_reads: bool,
     /// The error that ended the server, if any.
-    pub server_error: Option<Error>,
+    pub server_error: Option<ConnectionError>,
     /// The error that ended the client, if any.
-    pub client_error: Option<Error>,
+    pub client_error: Option<ConnectionError>,
     /// Most bytes the server is handed per read (None: everything in flight), to test
     /// short reads: packets split at every boundary.
     pub server_read_limit: Option<usize>,
@@ -76,7 +76,7 @@ pub fn plain_packet(payload: &[u8]) -> Vec<u8> {
 }
 
 /// Deterministic configs: a seeded ed25519 host key, seeded RNGs.
-pub fn seeded_configs(seed: u64) -> Result<(ServerConfig, ClientConfig), Error> {
+pub fn seeded_configs(seed: u64) -> Result<(ServerConfig, ClientConfig), ConfigError> {
     let host = PrivateKey::generate_ed25519(&SeededRng::new(seed ^ 0x5eed))?;
     let server = ServerConfig::builder()
         .host_key(host)
@@ -89,7 +89,7 @@ pub fn seeded_configs(seed: u64) -> Result<(ServerConfig, ClientConfig), Error> 
 
 impl Pair {
     /// Connect a new client and server at a fixed start time.
-    pub fn new(server: Arc<ServerConfig>, client: Arc<ClientConfig>) -> Result<Self, Error> {
+    pub fn new(server: Arc<ServerConfig>, client: Arc<ClientConfig>) -> Result<Self, ConfigError> {
         let now = Instant::now();
         Ok(Pair {
             server: ServerConnection::new(server, now)?,

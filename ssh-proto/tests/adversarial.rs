@@ -56,7 +56,10 @@ fn success_open_exec_or_global_request_before_auth_disconnects() {
         p.client.send_raw_packet(&payload).unwrap();
         p.drive();
         assert!(
-            matches!(p.server_error, Some(Error::UnexpectedMessage { .. })),
+            matches!(
+                p.server_error,
+                Some(ConnectionError::Peer(Violation::UnexpectedMessage { .. }))
+            ),
             "payload {}: {:?}",
             payload[0],
             p.server_error
@@ -81,7 +84,7 @@ fn handshake_with_injection(
     seed: u64,
     server_strict: bool,
     inject: &[u8],
-) -> (ServerConnection, Result<(), Error>) {
+) -> (ServerConnection, Result<(), ConnectionError>) {
     let (mut s, c) = seeded_configs(seed).unwrap();
     s.transport.strict_kex = server_strict;
     let now = Instant::now();
@@ -125,7 +128,13 @@ fn strict_kex_rejects_an_injected_ignore_before_newkeys() {
     put_str(&mut ignore, b"xx");
     let (mut server, r) = handshake_with_injection(110, true, &plain_packet(&ignore));
     assert!(
-        matches!(r, Err(Error::UnexpectedMessage { msg: 2, .. })),
+        matches!(
+            r,
+            Err(ConnectionError::Peer(Violation::UnexpectedMessage {
+                msg: 2,
+                ..
+            }))
+        ),
         "{r:?}"
     );
     assert!(server.is_closed());
@@ -142,7 +151,13 @@ fn strict_kex_rejects_an_injected_ignore_before_newkeys() {
     // encrypted packet: an attacker would also have to delete one to go unnoticed,
     // which is what strict kex makes impossible.
     let (mut server, r) = handshake_with_injection(111, false, &plain_packet(&ignore));
-    assert!(!matches!(r, Err(Error::UnexpectedMessage { .. })), "{r:?}");
+    assert!(
+        !matches!(
+            r,
+            Err(ConnectionError::Peer(Violation::UnexpectedMessage { .. }))
+        ),
+        "{r:?}"
+    );
     let events: Vec<Event> = std::iter::from_fn(|| server.poll_event()).collect();
     assert!(
         events
@@ -167,7 +182,10 @@ fn ext_info_from_a_client_or_userauth_during_kex_is_rejected() {
     assert!(
         matches!(
             p.server_error,
-            Some(Error::UnexpectedMessage { msg: 7, .. })
+            Some(ConnectionError::Peer(Violation::UnexpectedMessage {
+                msg: 7,
+                ..
+            }))
         ),
         "{:?}",
         p.server_error
@@ -248,7 +266,9 @@ fn bad_x25519_client_values_fail_the_key_exchange() {
         assert!(
             matches!(
                 r,
-                Err(Error::KeyExchange(_)) | Err(Error::Decode(_)) | Err(Error::Protocol(_))
+                Err(ConnectionError::Peer(Violation::KeyExchange(_)))
+                    | Err(ConnectionError::Peer(Violation::Decode(_)))
+                    | Err(ConnectionError::Peer(_))
             ),
             "{q:?}: {r:?}"
         );
@@ -324,7 +344,7 @@ fn hostile_key_exchange(
     seed: u64,
     kex: KexAlg,
     packets: &[Vec<u8>],
-) -> (ServerConnection, Result<(), Error>) {
+) -> (ServerConnection, Result<(), ConnectionError>) {
     let (mut s, mut c) = seeded_configs(seed).unwrap();
     s.transport.algorithms.kex = vec![kex];
     c.transport.algorithms.kex = vec![kex];
@@ -342,9 +362,13 @@ fn hostile_key_exchange(
     (server, r)
 }
 
-fn assert_kex_refused(server: &mut ServerConnection, r: &Result<(), Error>, what: &str) {
+fn assert_kex_refused(server: &mut ServerConnection, r: &Result<(), ConnectionError>, what: &str) {
     assert!(
-        matches!(r, Err(Error::KeyExchange(_)) | Err(Error::Decode(_))),
+        matches!(
+            r,
+            Err(ConnectionError::Peer(Violation::KeyExchange(_)))
+                | Err(ConnectionError::Peer(Violation::Decode(_)))
+        ),
         "{what}: {r:?}"
     );
     assert!(server.is_closed(), "{what}");
@@ -463,7 +487,13 @@ fn a_repeated_key_exchange_message_is_refused() {
     ] {
         let (server, r) = hostile_key_exchange(200, kex, &[init.clone(), init]);
         assert!(
-            matches!(r, Err(Error::UnexpectedMessage { msg: 30, .. })),
+            matches!(
+                r,
+                Err(ConnectionError::Peer(Violation::UnexpectedMessage {
+                    msg: 30,
+                    ..
+                }))
+            ),
             "{kex:?}: {r:?}"
         );
         assert!(server.is_closed());
@@ -566,7 +596,7 @@ fn ten_thousand_global_requests_to_a_client_that_does_not_read_stay_bounded() {
     }
     // Either every reply fit under the bound or the server gave up with a clear reason.
     if let Some(e) = &p.server_error {
-        assert!(matches!(e, Error::LimitExceeded(_)), "{e:?}");
+        assert!(matches!(e, ConnectionError::LimitExceeded(_)), "{e:?}");
     }
 }
 
@@ -625,7 +655,10 @@ fn a_pty_request_with_modes_beyond_the_packet_limit_disconnects() {
     p.client.send_raw_packet(&req).unwrap();
     p.drive();
     assert!(
-        matches!(p.server_error, Some(Error::PacketLength(_))),
+        matches!(
+            p.server_error,
+            Some(ConnectionError::Peer(Violation::PacketLength(_)))
+        ),
         "{:?}",
         p.server_error
     );
@@ -717,13 +750,13 @@ fn a_corrupted_byte_anywhere_is_a_mac_error_and_nothing_corrupt_is_delivered() {
                 .any(|e| matches!(e, Event::ChannelData { channel, .. } if channel == sid));
             assert!(!delivered, "{cipher:?} pos {pos}: corrupted data delivered");
             match r {
-                Err(Error::BadMac) => {}
+                Err(ConnectionError::Peer(Violation::BadMac)) => {}
                 // A corrupted plaintext length (non-ETM CTR) can also read as a bad or
                 // over-long length, or leave the packet waiting for bytes that never come.
                 // A corrupted length field (encrypted for chacha20 and non-ETM CTR) can
                 // read as an over-long length, refused before the MAC can be checked,
                 // or as a longer packet still waiting for its bytes.
-                Err(Error::PacketLength(_)) | Ok(())
+                Err(ConnectionError::Peer(Violation::PacketLength(_))) | Ok(())
                     if pos < 4 || (mac == Some(MacAlg::HmacSha512) && pos < 16) => {}
                 other => panic!("{cipher:?} pos {pos}: {other:?}"),
             }

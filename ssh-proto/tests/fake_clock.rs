@@ -16,7 +16,7 @@ fn the_clock_jumps_to_the_auth_deadline_by_itself() {
     let fired = p.run_for(Duration::from_secs(600));
     assert!(fired >= 1, "no timer ran");
     assert!(p.server.is_closed(), "the 120 s deadline did not fire");
-    assert!(matches!(p.server_error, Some(Error::Timeout(_))));
+    assert!(matches!(p.server_error, Some(ConnectionError::Timeout(_))));
     assert_eq!(p.now - start, Duration::from_secs(600));
 }
 

@@ -204,7 +204,7 @@ fn auth_deadline_drops_an_unauthenticated_client() {
     assert!(!p.server.is_closed());
     p.advance(Duration::from_secs(2));
     assert!(p.server.is_closed());
-    assert!(matches!(p.server_error, Some(Error::Timeout(_))));
+    assert!(matches!(p.server_error, Some(ConnectionError::Timeout(_))));
 }
 
 fn transfer(p: &mut Pair, total: usize, server_to_client: bool) -> (u64, usize) {
@@ -401,7 +401,7 @@ fn raw_server(seed: u64) -> ServerConnection {
     ServerConnection::new(Arc::new(s), std::time::Instant::now()).unwrap()
 }
 
-fn feed(conn: &mut ServerConnection, bytes: &[u8]) -> Result<(), Error> {
+fn feed(conn: &mut ServerConnection, bytes: &[u8]) -> Result<(), ConnectionError> {
     let mut b = BytesMut::from(bytes);
     conn.handle_input(std::time::Instant::now(), &mut b)
 }
@@ -433,7 +433,7 @@ fn assert_disconnect(conn: &mut ServerConnection, reason: DisconnectReason) {
 fn over_long_line_before_version_is_rejected() {
     let mut s = raw_server(20);
     let e = feed(&mut s, &vec![b'a'; 10_000]).unwrap_err();
-    assert!(matches!(e, Error::Version(_)));
+    assert!(matches!(e, ConnectionError::Peer(Violation::BadVersion(_))));
     assert_disconnect(&mut s, DisconnectReason::ProtocolVersionNotSupported);
 }
 
@@ -441,7 +441,7 @@ fn over_long_line_before_version_is_rejected() {
 fn garbage_lines_before_version_are_bounded() {
     let mut s = raw_server(21);
     let e = feed(&mut s, &b"junk\r\n".repeat(100)).unwrap_err();
-    assert!(matches!(e, Error::Version(_)));
+    assert!(matches!(e, ConnectionError::Peer(Violation::BadVersion(_))));
     let mut s = raw_server(21);
     feed(&mut s, b"hello\r\nSSH-1.99-old\r\n").unwrap();
     assert!(!s.is_closed());
@@ -451,7 +451,7 @@ fn garbage_lines_before_version_are_bounded() {
 fn packet_length_over_the_limit_is_rejected() {
     let mut s = raw_server(22);
     let e = feed(&mut s, b"SSH-2.0-x\r\n\xff\xff\xff\xff\x00\x00").unwrap_err();
-    assert_eq!(e, Error::PacketLength(u32::MAX));
+    assert_eq!(e, ConnectionError::Peer(Violation::PacketLength(u32::MAX)));
     assert_disconnect(&mut s, DisconnectReason::ProtocolError);
 }
 
@@ -459,7 +459,7 @@ fn packet_length_over_the_limit_is_rejected() {
 fn bad_padding_is_rejected() {
     let mut s = raw_server(23);
     let e = feed(&mut s, b"SSH-2.0-x\r\n\x00\x00\x00\x0c\x02\x14abcdefghij").unwrap_err();
-    assert_eq!(e, Error::BadPadding);
+    assert_eq!(e, ConnectionError::Peer(Violation::BadPadding));
     assert_disconnect(&mut s, DisconnectReason::ProtocolError);
 }
 
@@ -476,7 +476,7 @@ fn a_bad_mac_ends_the_connection() {
         let last = p.to_server.len() - 1;
         p.to_server[last] ^= 0x01;
         let e = p.server.handle_input(p.now, &mut p.to_server).unwrap_err();
-        assert_eq!(e, Error::BadMac, "{cipher:?}");
+        assert_eq!(e, ConnectionError::Peer(Violation::BadMac), "{cipher:?}");
         assert_disconnect(&mut p.server, DisconnectReason::MacError);
     }
 }
@@ -496,7 +496,10 @@ fn a_message_in_the_wrong_state_is_fatal() {
         .handle_input(std::time::Instant::now(), &mut b)
         .unwrap_err();
     assert!(
-        matches!(e, Error::UnexpectedMessage { msg: 5, .. }),
+        matches!(
+            e,
+            ConnectionError::Peer(Violation::UnexpectedMessage { msg: 5, .. })
+        ),
         "{e:?}"
     );
     assert_disconnect(&mut s, DisconnectReason::ProtocolError);
@@ -512,7 +515,10 @@ fn a_truncated_field_is_a_decode_error() {
     p.client.send_raw_packet(&[50, 0, 0, 0, 100, b'a']).unwrap();
     p.drive();
     assert!(
-        matches!(p.server_error, Some(Error::Decode(_))),
+        matches!(
+            p.server_error,
+            Some(ConnectionError::Peer(Violation::Decode(_)))
+        ),
         "{:?}",
         p.server_error
     );
@@ -536,7 +542,10 @@ fn strict_kex_rejects_a_message_before_kexinit() {
     let e = server
         .handle_input(std::time::Instant::now(), &mut b)
         .unwrap_err();
-    assert!(matches!(e, Error::KeyExchange(_)), "{e:?}");
+    assert!(
+        matches!(e, ConnectionError::Peer(Violation::KeyExchange(_))),
+        "{e:?}"
+    );
     assert_disconnect(&mut server, DisconnectReason::KeyExchangeFailed);
 }
 
@@ -547,7 +556,12 @@ fn no_common_algorithm_fails_the_key_exchange() {
         c.transport.algorithms.ciphers = vec![CipherAlg::Aes256Gcm];
     });
     p.drive();
-    assert_eq!(p.server_error, Some(Error::NoCommonAlgorithm("cipher")));
+    assert_eq!(
+        p.server_error,
+        Some(ConnectionError::Peer(Violation::NoCommonAlgorithm(
+            "cipher"
+        )))
+    );
     // The client negotiates the same lists and fails on its own.
     assert_eq!(
         disconnected(&mut p.client_events).map(|d| d.0),
@@ -570,7 +584,7 @@ fn window_adjust_overflow_is_a_protocol_error() {
     p.drive();
     assert_eq!(
         p.server_error,
-        Some(Error::Protocol("window adjust overflows 2^32-1"))
+        Some(ConnectionError::Peer(Violation::WindowOverflow))
     );
 }
 
@@ -588,7 +602,7 @@ fn data_beyond_the_window_is_a_protocol_error() {
     p.drive();
     assert_eq!(
         p.server_error,
-        Some(Error::Protocol("channel data exceeds the window"))
+        Some(ConnectionError::Peer(Violation::DataExceedsWindow))
     );
 }
 
@@ -665,7 +679,7 @@ fn sha1_key_exchange_is_off_unless_configured() {
     p.drive();
     assert!(matches!(
         p.server_error,
-        Some(Error::NoCommonAlgorithm("kex"))
+        Some(ConnectionError::Peer(Violation::NoCommonAlgorithm("kex")))
     ));
 }
 
@@ -745,4 +759,67 @@ fn extended_data_keeps_its_type_code_when_it_waits_for_window() {
         }
     }
     assert_eq!(got, data.len());
+}
+
+#[test]
+fn every_command_is_classified_once_refusals_leave_the_connection_open() {
+    let mut p = pair_with(43, |_, c| c.transport.limits.max_channels = 1);
+    login(&mut p);
+    // Commands on channels that do not exist are refused, nothing more.
+    let ghost = ChannelId(999);
+    assert_eq!(
+        p.server.accept_channel(ghost),
+        Err(CommandError::UnknownChannel(ghost))
+    );
+    assert_eq!(
+        p.server
+            .reject_channel(ghost, OpenFailure::ResourceShortage, "no"),
+        Err(CommandError::UnknownChannel(ghost))
+    );
+    assert!(matches!(
+        p.server.channel(ghost).unwrap().send(b"x"),
+        Err(CommandError::UnknownChannel(_))
+    ));
+    // Our own open over the channel limit is refused; the connection goes on.
+    let _first = p.client.open_session().unwrap();
+    assert!(matches!(
+        p.client.open_session(),
+        Err(CommandError::LimitExceeded(_))
+    ));
+    assert!(!p.server.is_closed() && !p.client.is_closed());
+    p.drive();
+    assert!(p.server_error.is_none() && p.client_error.is_none());
+    // After the end every command says so.
+    p.server.disconnect(DisconnectReason::ByApplication, "bye");
+    assert_eq!(p.server.rekey(), Err(CommandError::Closed));
+    assert!(matches!(p.server.channel(ghost), Err(CommandError::Closed)));
+}
+
+#[test]
+fn a_command_that_ends_the_connection_says_so() {
+    // A client that stops reading: the server's output bound is hit by a command.
+    let mut p = pair_with(44, |s, _| {
+        s.transport.limits.max_pending_output = 256 * 1024;
+        s.transport.limits.output_high_water = 64 * 1024;
+    });
+    login(&mut p);
+    p.client_reads = false;
+    let big = vec![0u8; 1000];
+    let mut ended = None;
+    for _ in 0..10_000 {
+        match p.server.send_raw_packet(&[&[192u8][..], &big[..]].concat()) {
+            Ok(()) => {}
+            Err(e) => {
+                ended = Some(e);
+                break;
+            }
+        }
+        p.step();
+    }
+    match ended {
+        Some(CommandError::Ended(ConnectionError::LimitExceeded(_)))
+        | Some(CommandError::Closed) => {}
+        other => panic!("the bound did not end the connection: {other:?}"),
+    }
+    assert!(p.server.is_closed());
 }

@@ -35,7 +35,7 @@ fn idle_connection_is_closed_and_channel_traffic_keeps_it_open() {
     assert!(p.server.is_closed());
     assert!(matches!(
         p.server_error,
-        Some(Error::Timeout("connection idle"))
+        Some(ConnectionError::Timeout("connection idle"))
     ));
     assert_eq!(
         disconnected(&mut p.client_events),
@@ -78,7 +78,7 @@ fn unanswered_keepalives_drop_the_connection() {
     assert!(p.server.is_closed());
     assert!(matches!(
         p.server_error,
-        Some(Error::Timeout("keepalives unanswered"))
+        Some(ConnectionError::Timeout("keepalives unanswered"))
     ));
 }
 
@@ -97,6 +97,6 @@ fn no_keepalives_before_authentication_but_the_deadline_holds() {
     p.advance(secs(1));
     assert!(matches!(
         p.server_error,
-        Some(Error::Timeout("authentication"))
+        Some(ConnectionError::Timeout("authentication"))
     ));
 }

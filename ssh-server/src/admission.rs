@@ -6,7 +6,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
-use ssh_proto::Error;
+use ssh_proto::ConfigError;
 
 /// The most connections a server may be configured to hold.
 pub const MAX_CONNECTIONS_CEILING: usize = 100_000;
@@ -17,16 +17,16 @@ pub const MAX_CONNECTIONS_CEILING: usize = 100_000;
 pub struct AddressPattern(String);
 
 impl FromStr for AddressPattern {
-    type Err = Error;
+    type Err = ConfigError;
 
-    fn from_str(s: &str) -> Result<Self, Error> {
+    fn from_str(s: &str) -> Result<Self, ConfigError> {
         let s = s.trim();
         let ok = !s.is_empty()
             && s.len() <= 64
             && s.chars()
                 .all(|c| c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '*'));
         if !ok {
-            return Err(Error::Config(
+            return Err(ConfigError(
                 "address pattern: hex digits, '.', ':' and '*' only",
             ));
         }
@@ -134,9 +134,9 @@ impl Default for AdmissionPolicy {
 
 impl AdmissionPolicy {
     /// Check the limits.
-    pub fn validate(&self) -> Result<(), Error> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS_CEILING {
-            return Err(Error::Config("max_connections must be 1..=100000"));
+            return Err(ConfigError("max_connections must be 1..=100000"));
         }
         Ok(())
     }

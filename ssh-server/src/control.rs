@@ -16,7 +16,7 @@ use super::channel_io::Link;
 use super::wakeup::Wakeup;
 use ssh_proto::Negotiated;
 use ssh_proto::{ChannelId, ChannelKind, WindowState};
-use ssh_proto::{DisconnectReason, Error};
+use ssh_proto::{ConfigError, DisconnectReason};
 
 /// A connection's id, unique for the server's lifetime (never reused).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -181,7 +181,7 @@ impl Drop for Admitted {
 
 impl ServerControl {
     /// State for a server applying `policy`.
-    pub fn new(policy: AdmissionPolicy) -> Result<Self, Error> {
+    pub fn new(policy: AdmissionPolicy) -> Result<Self, ConfigError> {
         policy.validate()?;
         Ok(ServerControl {
             inner: Arc::new(ControlInner {

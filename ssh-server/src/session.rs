@@ -21,7 +21,7 @@ use ssh_proto::ServerConfig;
 use ssh_proto::ServerConnection;
 use ssh_proto::{AuthDecision, AuthRequest, AuthRequestId};
 use ssh_proto::{ChannelId, ChannelKind, ChannelRequest, DataStream, OpenFailure};
-use ssh_proto::{DisconnectReason, Error};
+use ssh_proto::{ConfigError, DisconnectReason};
 
 /// An answer on its way back to the connection.
 #[derive(Debug)]
@@ -246,7 +246,11 @@ pub struct Session<S> {
 
 impl<S: Default + Send + 'static> Session<S> {
     /// Start the connection: our identification line and KEXINIT are queued at once.
-    pub fn new(config: Arc<ServerConfig>, now: Instant, admitted: Admitted) -> Result<Self, Error> {
+    pub fn new(
+        config: Arc<ServerConfig>,
+        now: Instant,
+        admitted: Admitted,
+    ) -> Result<Self, ConfigError> {
         let high_water = config.transport.limits.output_high_water;
         Ok(Session {
             conn: ServerConnection::new(config, now)?,

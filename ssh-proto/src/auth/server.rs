@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::{signed_data, AuthDecision, AuthMethod, AuthRequest, AuthRequestId};
-use crate::error::Error;
+use crate::error::{Error, Violation};
 use crate::keys::PublicKey;
 use crate::wire::message::{AuthMethodData, Message};
 
@@ -85,12 +85,10 @@ impl ServerAuth {
             return Ok(());
         }
         if !self.service_accepted {
-            return Err(Error::Protocol(
-                "userauth request before ssh-userauth service request",
-            ));
+            return Err(Error::Peer(Violation::UserauthBeforeService));
         }
         if service != "ssh-connection" {
-            return Err(Error::ServiceNotAvailable(service));
+            return Err(Error::Peer(Violation::ServiceNotAvailable(service)));
         }
         if self.pending.len() >= MAX_PENDING {
             return Err(Error::LimitExceeded("pending authentication requests"));
@@ -238,7 +236,7 @@ impl ServerAuth {
                     if matches!(kind, Kind::Attempt) {
                         self.failures += 1;
                         if self.failures >= max_failures {
-                            return Err(Error::TooManyAuthFailures);
+                            return Err(Error::Peer(Violation::TooManyAuthFailures));
                         }
                     }
                 }

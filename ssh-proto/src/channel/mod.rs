@@ -11,7 +11,7 @@ use std::fmt;
 use bytes::{BufMut, BytesMut};
 
 use crate::config::Limits;
-use crate::error::Error;
+use crate::error::{Error, Violation};
 use crate::event::Event;
 use crate::transport::Transport;
 use crate::wire::codes::{CHANNEL_DATA, CHANNEL_EXTENDED_DATA};
@@ -185,7 +185,7 @@ pub(crate) struct ChannelTable {
 }
 
 fn unknown(_id: u32) -> Error {
-    Error::Protocol("message for an unknown channel")
+    Error::Peer(Violation::UnknownChannel)
 }
 
 /// Message number, recipient, data type code (extended data only) and length.
@@ -411,9 +411,7 @@ impl ChannelTable {
             } => {
                 let c = self.get(recipient).ok_or_else(|| unknown(recipient))?;
                 if c.phase != Phase::Opening {
-                    return Err(Error::Protocol(
-                        "open confirmation for a channel not opening",
-                    ));
+                    return Err(Error::Peer(Violation::UnexpectedOpenAnswer));
                 }
                 c.phase = Phase::Open;
                 c.remote = sender;
@@ -432,7 +430,7 @@ impl ChannelTable {
             } => {
                 let c = self.get(recipient).ok_or_else(|| unknown(recipient))?;
                 if c.phase != Phase::Opening {
-                    return Err(Error::Protocol("open failure for a channel not opening"));
+                    return Err(Error::Peer(Violation::UnexpectedOpenAnswer));
                 }
                 self.remove(recipient);
                 ev.push_back(Event::ChannelOpenFailed {
@@ -446,7 +444,7 @@ impl ChannelTable {
                 c.send_window = c
                     .send_window
                     .checked_add(bytes)
-                    .ok_or(Error::Protocol("window adjust overflows 2^32-1"))?;
+                    .ok_or(Error::Peer(Violation::WindowOverflow))?;
                 self.flush_one(recipient, tx, ev)?;
             }
             Message::ChannelData { recipient, data } => {
@@ -530,7 +528,7 @@ impl ChannelTable {
                 let success = matches!(msg, Message::ChannelSuccess { .. });
                 let c = self.open_for_peer(recipient)?;
                 if c.replies_due == 0 {
-                    return Err(Error::Protocol("channel reply without a request"));
+                    return Err(Error::Peer(Violation::UnsolicitedChannelReply));
                 }
                 c.replies_due -= 1;
                 ev.push_back(Event::ChannelReply {
@@ -538,7 +536,7 @@ impl ChannelTable {
                     success,
                 });
             }
-            _ => return Err(Error::Protocol("not a connection-protocol message")),
+            _ => return Err(Error::Peer(Violation::NotConnectionMessage)),
         }
         Ok(())
     }
@@ -547,13 +545,13 @@ impl ChannelTable {
     fn global_reply_due(&mut self) -> Result<bool, Error> {
         self.global_replies_due
             .pop_front()
-            .ok_or(Error::Protocol("global reply without a request"))
+            .ok_or(Error::Peer(Violation::UnsolicitedGlobalReply))
     }
 
     fn open_for_peer(&mut self, id: u32) -> Result<&mut Chan, Error> {
         let c = self.get(id).ok_or_else(|| unknown(id))?;
         if c.phase != Phase::Open {
-            return Err(Error::Protocol("message for a channel that is not open"));
+            return Err(Error::Peer(Violation::ChannelNotOpen));
         }
         Ok(c)
     }
@@ -568,16 +566,14 @@ impl ChannelTable {
         let max_packet = self.limits.channel_max_packet;
         let c = self.open_for_peer(id)?;
         if c.eof_received {
-            return Err(Error::Protocol("channel data after EOF"));
+            return Err(Error::Peer(Violation::DataAfterEof));
         }
         let n = data.len();
         if n > max_packet as usize {
-            return Err(Error::Protocol(
-                "channel data larger than the maximum packet",
-            ));
+            return Err(Error::Peer(Violation::DataExceedsMaxPacket));
         }
         if n > c.recv_window as usize {
-            return Err(Error::Protocol("channel data exceeds the window"));
+            return Err(Error::Peer(Violation::DataExceedsWindow));
         }
         c.recv_window -= n as u32;
         if c.close_sent {
@@ -602,7 +598,11 @@ impl ChannelTable {
         tx: &mut Transport,
     ) -> Result<ChannelId, Error> {
         let c = self.new_chan(Phase::Opening);
-        let id = self.alloc(c)?;
+        // Our own open over the limit refuses the command; the peer's ends the connection.
+        let id = self.alloc(c).map_err(|e| match e {
+            Error::LimitExceeded(w) => Error::Refused(w),
+            e => e,
+        })?;
         let mut data = BytesMut::new();
         kind.encode_data(&mut data);
         tx.send(

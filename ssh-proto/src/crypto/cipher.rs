@@ -9,7 +9,7 @@ use aws_lc_rs::cipher::{
 use aws_lc_rs::iv::FixedLength;
 
 use super::mac::{Mac, MacAlg};
-use crate::error::Error;
+use crate::error::{ConnectionError, Error, Violation};
 
 /// A cipher we can negotiate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +128,7 @@ impl PacketProtection {
     }
 
     /// Keyed protection. `mac` is ignored for AEAD ciphers.
-    pub fn new(
+    pub(crate) fn keyed(
         dir: Direction,
         alg: CipherAlg,
         key: &[u8],
@@ -239,7 +239,7 @@ impl PacketProtection {
 
     /// Read the packet length from the first `length_prefix_len()` bytes. For non-ETM CTR
     /// this decrypts the first block in place; call once per packet.
-    pub fn packet_length(&mut self, seq: u32, head: &mut [u8]) -> Result<u32, Error> {
+    pub(crate) fn length_of(&mut self, seq: u32, head: &mut [u8]) -> Result<u32, Error> {
         let etm = self.length_outside_alignment();
         match &mut self.cipher {
             Cipher::ChaChaOpen(k) => Ok(u32::from_be_bytes(
@@ -256,7 +256,12 @@ impl PacketProtection {
 
     /// Encrypt `packet` (length, padding length, payload, padding) in place and write the
     /// tag into `tag` (`tag_len()` bytes).
-    pub fn seal(&mut self, seq: u32, packet: &mut [u8], tag: &mut [u8]) -> Result<(), Error> {
+    pub(crate) fn seal_packet(
+        &mut self,
+        seq: u32,
+        packet: &mut [u8],
+        tag: &mut [u8],
+    ) -> Result<(), Error> {
         let etm = self.length_outside_alignment();
         match &mut self.cipher {
             Cipher::Plain => Ok(()),
@@ -302,7 +307,12 @@ impl PacketProtection {
     }
 
     /// Check the tag of `packet` (length field onward, tag excluded) and decrypt in place.
-    pub fn open(&mut self, seq: u32, packet: &mut [u8], tag: &[u8]) -> Result<(), Error> {
+    pub(crate) fn open_packet(
+        &mut self,
+        seq: u32,
+        packet: &mut [u8],
+        tag: &[u8],
+    ) -> Result<(), Error> {
         let etm = self.length_outside_alignment();
         match &mut self.cipher {
             Cipher::Plain => Ok(()),
@@ -311,7 +321,7 @@ impl PacketProtection {
                 t.copy_from_slice(tag);
                 k.open_in_place(seq, packet, &t)
                     .map(|_| ())
-                    .map_err(|_| Error::BadMac)
+                    .map_err(|_| Error::Peer(Violation::BadMac))
             }
             Cipher::Gcm {
                 key,
@@ -325,7 +335,7 @@ impl PacketProtection {
                     tag,
                     body,
                 )
-                .map_err(|_| Error::BadMac)?;
+                .map_err(|_| Error::Peer(Violation::BadMac))?;
                 *counter = counter.wrapping_add(1);
                 Ok(())
             }
@@ -334,7 +344,7 @@ impl PacketProtection {
                 let blocks = (packet.len() / 16) as u128;
                 if etm {
                     if !mac.verify(seq, packet, tag) {
-                        return Err(Error::BadMac);
+                        return Err(Error::Peer(Violation::BadMac));
                     }
                     ctr_apply_decrypt(key, *counter, &mut packet[4..])?;
                 } else {
@@ -344,7 +354,7 @@ impl PacketProtection {
                     self.first_block_done = false;
                     ctr_apply_decrypt(key, counter.wrapping_add(1), &mut packet[16..])?;
                     if !mac.verify(seq, packet, tag) {
-                        return Err(Error::BadMac);
+                        return Err(Error::Peer(Violation::BadMac));
                     }
                 }
                 *counter = counter.wrapping_add(blocks);
@@ -362,6 +372,43 @@ fn gcm_nonce(fixed: &[u8; 4], counter: u64) -> aead::Nonce {
     n[..4].copy_from_slice(fixed);
     n[4..].copy_from_slice(&counter.to_be_bytes());
     aead::Nonce::assume_unique_for_key(n)
+}
+
+/// The public face of [`PacketProtection`] (reached through the `testing` feature, for
+/// benches and fuzz targets): the same operations with public error types.
+impl PacketProtection {
+    /// Keyed protection. `mac` is ignored for AEAD ciphers.
+    pub fn new(
+        dir: Direction,
+        alg: CipherAlg,
+        key: &[u8],
+        iv: &[u8],
+        mac: Option<(MacAlg, &[u8])>,
+    ) -> Result<Self, ConnectionError> {
+        Self::keyed(dir, alg, key, iv, mac).map_err(Error::into_fatal)
+    }
+
+    /// Decrypt (if needed) and return the packet length from the first block.
+    pub fn packet_length(&mut self, seq: u32, head: &mut [u8]) -> Result<u32, ConnectionError> {
+        self.length_of(seq, head).map_err(Error::into_fatal)
+    }
+
+    /// Encrypt `packet` in place and write its tag.
+    pub fn seal(
+        &mut self,
+        seq: u32,
+        packet: &mut [u8],
+        tag: &mut [u8],
+    ) -> Result<(), ConnectionError> {
+        self.seal_packet(seq, packet, tag)
+            .map_err(Error::into_fatal)
+    }
+
+    /// Verify the tag and decrypt `packet` in place.
+    pub fn open(&mut self, seq: u32, packet: &mut [u8], tag: &[u8]) -> Result<(), ConnectionError> {
+        self.open_packet(seq, packet, tag)
+            .map_err(Error::into_fatal)
+    }
 }
 
 fn ctr_apply_encrypt(key: &EncryptingKey, counter: u128, data: &mut [u8]) -> Result<(), Error> {

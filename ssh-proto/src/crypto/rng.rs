@@ -4,14 +4,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lc_rs::digest;
 
-use crate::error::Error;
+use crate::error::RngError;
 
 /// A source of random bytes. Every random value the core uses (cookies, padding,
 /// ephemeral keys) comes through this trait, so a seeded implementation makes runs
 /// reproducible.
 pub trait Rng: Send + Sync {
     /// Fill `dest` with random bytes.
-    fn fill(&self, dest: &mut [u8]) -> Result<(), Error>;
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RngError>;
 }
 
 /// The operating system's secure RNG, through aws-lc-rs.
@@ -19,8 +19,8 @@ pub trait Rng: Send + Sync {
 pub struct SystemRng;
 
 impl Rng for SystemRng {
-    fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
-        aws_lc_rs::rand::fill(dest).map_err(|_| Error::Crypto("system RNG failed"))
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RngError> {
+        aws_lc_rs::rand::fill(dest).map_err(|_| RngError)
     }
 }
 
@@ -45,7 +45,7 @@ impl SeededRng {
 }
 
 impl Rng for SeededRng {
-    fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), RngError> {
         for chunk in dest.chunks_mut(32) {
             let n = self.counter.fetch_add(1, Ordering::Relaxed);
             let mut ctx = digest::Context::new(&digest::SHA256);

@@ -8,7 +8,7 @@ use super::groups::ModpGroup;
 use super::{ExchangeContext, KexMethod, KexStep, Signed};
 use crate::crypto::hash::HashAlg;
 use crate::crypto::modp::{in_open_range, pow_mod, Exponent};
-use crate::error::Error;
+use crate::error::{Error, Violation};
 use crate::secret::SecretBytes;
 use crate::wire::codes::{KEXDH_INIT, KEXDH_REPLY};
 use crate::wire::{Reader, Writer};
@@ -43,8 +43,9 @@ impl KeyPair {
         ctx.rng.fill(&mut seed)?;
         let x = Exponent::from_random(&seed);
         seed.zeroize();
-        let public = pow_mod(&group.g, &x, &group.p)
-            .ok_or(Error::KeyExchange("Diffie-Hellman group is not usable"))?;
+        let public = pow_mod(&group.g, &x, &group.p).ok_or(Error::Peer(Violation::KeyExchange(
+            "Diffie-Hellman group is not usable",
+        )))?;
         Ok(KeyPair { x, public })
     }
 
@@ -52,19 +53,20 @@ impl KeyPair {
     /// The peer's value must lie strictly between 1 and p - 1.
     pub(crate) fn agree(&self, group: &Group, theirs: &[u8]) -> Result<SecretBytes, Error> {
         if !in_open_range(theirs, &group.p) {
-            return Err(Error::KeyExchange(
+            return Err(Error::Peer(Violation::KeyExchange(
                 "Diffie-Hellman public value out of range",
-            ));
+            )));
         }
-        let mut k = pow_mod(theirs, &self.x, &group.p)
-            .ok_or(Error::KeyExchange("Diffie-Hellman group is not usable"))?;
+        let mut k = pow_mod(theirs, &self.x, &group.p).ok_or(Error::Peer(
+            Violation::KeyExchange("Diffie-Hellman group is not usable"),
+        ))?;
         let trivial = !in_open_range(&k, &group.p);
         let secret = super::mpint_secret(&k);
         k.zeroize();
         if trivial {
-            return Err(Error::KeyExchange(
+            return Err(Error::Peer(Violation::KeyExchange(
                 "Diffie-Hellman shared secret is trivial",
-            ));
+            )));
         }
         Ok(secret)
     }
@@ -135,14 +137,14 @@ impl KexMethod for FixedGroupDh {
                 let ours = self
                     .ours
                     .take()
-                    .ok_or(Error::Protocol("DH reply before init"))?;
+                    .ok_or(Error::Peer(Violation::KexReplyBeforeInit))?;
                 let k = ours.agree(&self.group, f)?;
                 self.signed(&ours.public, f, k).client_verify(ctx, k_s, sig)
             }
-            _ => Err(Error::UnexpectedMessage {
+            _ => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "Diffie-Hellman key exchange",
-            }),
+            })),
         }
     }
 }

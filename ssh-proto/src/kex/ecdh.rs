@@ -8,7 +8,7 @@ use super::{ExchangeContext, KexMethod, KexStep, Signed};
 pub(crate) use crate::crypto::agreement::Curve;
 use crate::crypto::agreement::EphemeralKey;
 use crate::crypto::hash::HashAlg;
-use crate::error::Error;
+use crate::error::{Error, Violation};
 use crate::secret::SecretBytes;
 use crate::wire::codes::{KEX_ECDH_INIT, KEX_ECDH_REPLY};
 use crate::wire::{Reader, Writer};
@@ -48,13 +48,19 @@ impl Ecdh {
     fn shared(&self, ours: &EphemeralKey, theirs: &[u8]) -> Result<SecretBytes, Error> {
         let c = self.curve;
         if theirs.len() != c.public_len() || (c != Curve::X25519 && theirs[0] != 0x04) {
-            return Err(Error::KeyExchange("ECDH public value has the wrong form"));
+            return Err(Error::Peer(Violation::KeyExchange(
+                "ECDH public value has the wrong form",
+            )));
         }
         let k = ours
             .agree(theirs)
-            .ok_or(Error::KeyExchange("ECDH public value is not a valid point"))?;
+            .ok_or(Error::Peer(Violation::KeyExchange(
+                "ECDH public value is not a valid point",
+            )))?;
         if k.expose().iter().all(|&b| b == 0) {
-            return Err(Error::KeyExchange("ECDH shared secret is zero"));
+            return Err(Error::Peer(Violation::KeyExchange(
+                "ECDH shared secret is zero",
+            )));
         }
         Ok(super::mpint_secret(k.expose()))
     }
@@ -101,14 +107,14 @@ impl KexMethod for Ecdh {
                 let (ours, q_c) = self
                     .ours
                     .as_ref()
-                    .ok_or(Error::Protocol("ECDH reply before init"))?;
+                    .ok_or(Error::Peer(Violation::KexReplyBeforeInit))?;
                 let k = self.shared(ours, q_s)?;
                 Signed::new(self.hash, Self::values(q_c, q_s), k).client_verify(ctx, k_s, sig)
             }
-            _ => Err(Error::UnexpectedMessage {
+            _ => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "ECDH key exchange",
-            }),
+            })),
         }
     }
 }

@@ -8,7 +8,7 @@ use super::groups;
 use super::{ExchangeContext, KexMethod, KexStep, Signed};
 use crate::crypto::hash::HashAlg;
 use crate::crypto::modp::{in_open_range, MAX_MODULUS_BYTES};
-use crate::error::Error;
+use crate::error::{Error, Violation};
 use crate::secret::SecretBytes;
 use crate::wire::codes::{
     KEX_DH_GEX_GROUP, KEX_DH_GEX_INIT, KEX_DH_GEX_REPLY, KEX_DH_GEX_REQUEST, KEX_DH_GEX_REQUEST_OLD,
@@ -92,10 +92,13 @@ impl GroupExchange {
     fn on_request(&mut self, request: SizeRequest) -> Result<KexStep, Error> {
         let (min, max) = request.bounds();
         if min > max || request.n < min || request.n > max {
-            return Err(Error::KeyExchange("group exchange request with bad sizes"));
+            return Err(Error::Peer(Violation::KeyExchange(
+                "group exchange request with bad sizes",
+            )));
         }
-        let chosen = groups::choose(min, request.n, max)
-            .ok_or(Error::KeyExchange("no group of the requested size"))?;
+        let chosen = groups::choose(min, request.n, max).ok_or(Error::Peer(
+            Violation::KeyExchange("no group of the requested size"),
+        ))?;
         let group = Group::from_modp(chosen);
         let mut m = BytesMut::new();
         Writer::new(&mut m)
@@ -118,10 +121,14 @@ impl GroupExchange {
         let (min, max) = self.request.bounds();
         let bits = bit_len(p);
         if p.len() > MAX_MODULUS_BYTES || bits < min as usize || bits > max as usize {
-            return Err(Error::KeyExchange("group exchange prime of the wrong size"));
+            return Err(Error::Peer(Violation::KeyExchange(
+                "group exchange prime of the wrong size",
+            )));
         }
         if p.last().is_none_or(|b| b & 1 == 0) || !in_open_range(g, p) {
-            return Err(Error::KeyExchange("group exchange group is not usable"));
+            return Err(Error::Peer(Violation::KeyExchange(
+                "group exchange group is not usable",
+            )));
         }
         let group = Group {
             p: p.to_vec(),
@@ -211,10 +218,10 @@ impl KexMethod for GroupExchange {
                 self.signed(&group, &ours.public, f, k)
                     .client_verify(ctx, k_s, sig)
             }
-            _ => Err(Error::UnexpectedMessage {
+            _ => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "group exchange",
-            }),
+            })),
         }
     }
 }

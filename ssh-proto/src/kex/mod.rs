@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 
 use crate::crypto::hash::HashAlg;
 use crate::crypto::rng::Rng;
-use crate::error::Error;
+use crate::error::{Error, Violation};
 use crate::keys::{PrivateKey, PublicKey};
 use crate::secret::SecretBytes;
 use crate::wire::Writer;
@@ -179,7 +179,7 @@ impl Signed {
     ) -> Result<KexStep, Error> {
         let host_key = ctx
             .host_key
-            .ok_or(Error::Protocol("server key exchange without a host key"))?;
+            .ok_or(Error::Config("no host key for the negotiated algorithm"))?;
         let k_s = host_key.public_key().to_blob();
         let h = self.exchange_hash(ctx, &k_s);
         let sig = host_key.sign(ctx.host_key_alg, &h)?;
@@ -209,7 +209,9 @@ impl Signed {
         let h = self.exchange_hash(ctx, k_s);
         let server_key = PublicKey::from_blob(k_s)?;
         if !server_key.verify(ctx.host_key_alg, &h, sig) {
-            return Err(Error::KeyExchange("host key signature does not verify"));
+            return Err(Error::Peer(Violation::KeyExchange(
+                "host key signature does not verify",
+            )));
         }
         Ok(KexStep::Done(
             None,

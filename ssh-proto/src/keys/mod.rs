@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use crate::crypto::hash::HashAlg;
 use crate::crypto::rng::Rng;
 use crate::crypto::sign::{verify_ed25519, Ed25519Signer};
-use crate::error::Error;
+use crate::error::{ConfigError, DecodeError};
 use crate::secret::SecretBytes;
 use crate::wire::{Reader, Writer};
 
@@ -31,7 +31,7 @@ pub enum PublicKey {
 
 impl PublicKey {
     /// Parse a public key blob (RFC 4253 §6.6).
-    pub fn from_blob(blob: &[u8]) -> Result<Self, Error> {
+    pub fn from_blob(blob: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(blob);
         let alg = r.utf8()?;
         match alg {
@@ -40,7 +40,7 @@ impl PublicKey {
                 r.finish()?;
                 let k: [u8; 32] = k
                     .try_into()
-                    .map_err(|_| Error::Protocol("ed25519 key is not 32 bytes"))?;
+                    .map_err(|_| DecodeError::Invalid("ed25519 key is not 32 bytes"))?;
                 Ok(PublicKey::Ed25519(k))
             }
             other => Ok(PublicKey::Other {
@@ -51,13 +51,13 @@ impl PublicKey {
     }
 
     /// Parse one line of OpenSSH public key text (`ssh-ed25519 AAAA... comment`).
-    pub fn from_openssh(line: &str) -> Result<Self, Error> {
+    pub fn from_openssh(line: &str) -> Result<Self, ConfigError> {
         let k = ssh_key::PublicKey::from_openssh(line.trim())
-            .map_err(|_| Error::Config("not an OpenSSH public key"))?;
+            .map_err(|_| ConfigError("not an OpenSSH public key"))?;
         let blob = k
             .to_bytes()
-            .map_err(|_| Error::Config("public key cannot be encoded"))?;
-        Self::from_blob(&blob)
+            .map_err(|_| ConfigError("public key cannot be encoded"))?;
+        Self::from_blob(&blob).map_err(|_| ConfigError("malformed public key"))
     }
 
     /// The key algorithm name.
@@ -126,50 +126,49 @@ pub struct PrivateKey {
 
 impl PrivateKey {
     /// A new ed25519 key from the given randomness source.
-    pub fn generate_ed25519(rng: &dyn Rng) -> Result<Self, Error> {
+    pub fn generate_ed25519(rng: &dyn Rng) -> Result<Self, ConfigError> {
         let mut seed = vec![0u8; 32];
-        rng.fill(&mut seed)?;
+        rng.fill(&mut seed)
+            .map_err(|_| ConfigError("the random number generator failed"))?;
         Self::ed25519_from_seed(SecretBytes::new(seed))
     }
 
     /// An ed25519 key from its 32-byte seed.
-    pub fn ed25519_from_seed(seed: SecretBytes) -> Result<Self, Error> {
+    pub fn ed25519_from_seed(seed: SecretBytes) -> Result<Self, ConfigError> {
         let pair =
-            Ed25519Signer::from_seed(seed.expose()).ok_or(Error::Config("bad ed25519 seed"))?;
+            Ed25519Signer::from_seed(seed.expose()).ok_or(ConfigError("bad ed25519 seed"))?;
         let public = PublicKey::Ed25519(pair.public_key());
         Ok(PrivateKey { seed, pair, public })
     }
 
     /// Parse an unencrypted OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`).
-    pub fn from_openssh(pem: &str) -> Result<Self, Error> {
+    pub fn from_openssh(pem: &str) -> Result<Self, ConfigError> {
         let k = ssh_key::PrivateKey::from_openssh(pem)
-            .map_err(|_| Error::Config("not an OpenSSH private key"))?;
+            .map_err(|_| ConfigError("not an OpenSSH private key"))?;
         if k.is_encrypted() {
-            return Err(Error::Config(
-                "encrypted private keys are not supported yet",
-            ));
+            return Err(ConfigError("encrypted private keys are not supported yet"));
         }
         match k.key_data() {
             ssh_key::private::KeypairData::Ed25519(kp) => {
                 Self::ed25519_from_seed(SecretBytes::new(kp.private.to_bytes().to_vec()))
             }
-            _ => Err(Error::Config("only ed25519 private keys are supported yet")),
+            _ => Err(ConfigError("only ed25519 private keys are supported yet")),
         }
     }
 
     /// The key in OpenSSH private key format (unencrypted).
-    pub fn to_openssh(&self, comment: &str) -> Result<String, Error> {
+    pub fn to_openssh(&self, comment: &str) -> Result<String, ConfigError> {
         let mut both = [0u8; 64];
         both[..32].copy_from_slice(self.seed.expose());
         both[32..].copy_from_slice(&self.pair.public_key());
         let kp = ssh_key::private::Ed25519Keypair::from_bytes(&both)
-            .map_err(|_| Error::Config("ed25519 key pair rejected"))?;
+            .map_err(|_| ConfigError("ed25519 key pair rejected"))?;
         zeroize::Zeroize::zeroize(&mut both);
         let k = ssh_key::PrivateKey::new(kp.into(), comment)
-            .map_err(|_| Error::Config("cannot build private key"))?;
+            .map_err(|_| ConfigError("cannot build private key"))?;
         let s = k
             .to_openssh(ssh_key::LineEnding::LF)
-            .map_err(|_| Error::Config("cannot encode private key"))?;
+            .map_err(|_| ConfigError("cannot encode private key"))?;
         Ok(s.as_str().to_owned())
     }
 
@@ -184,9 +183,9 @@ impl PrivateKey {
     }
 
     /// Sign `message` with `alg`, returning the SSH signature blob.
-    pub fn sign(&self, alg: &str, message: &[u8]) -> Result<Bytes, Error> {
+    pub fn sign(&self, alg: &str, message: &[u8]) -> Result<Bytes, ConfigError> {
         if alg != "ssh-ed25519" {
-            return Err(Error::Crypto("unsupported signature algorithm"));
+            return Err(ConfigError("unsupported signature algorithm"));
         }
         let sig = self.pair.sign(message);
         let mut b = BytesMut::with_capacity(83);
@@ -202,15 +201,17 @@ impl fmt::Debug for PrivateKey {
 }
 
 /// Parse an OpenSSH `authorized_keys` file into its keys (options are ignored for now).
-pub fn parse_authorized_keys(text: &str) -> Result<Vec<PublicKey>, Error> {
+pub fn parse_authorized_keys(text: &str) -> Result<Vec<PublicKey>, ConfigError> {
     let mut keys = Vec::new();
     for entry in ssh_key::AuthorizedKeys::new(text) {
-        let entry = entry.map_err(|_| Error::Config("malformed authorized_keys line"))?;
+        let entry = entry.map_err(|_| ConfigError("malformed authorized_keys line"))?;
         let blob = entry
             .public_key()
             .to_bytes()
-            .map_err(|_| Error::Config("authorized key cannot be encoded"))?;
-        keys.push(PublicKey::from_blob(&blob)?);
+            .map_err(|_| ConfigError("authorized key cannot be encoded"))?;
+        keys.push(
+            PublicKey::from_blob(&blob).map_err(|_| ConfigError("malformed authorized key"))?,
+        );
     }
     Ok(keys)
 }

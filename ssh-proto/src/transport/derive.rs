@@ -39,7 +39,7 @@ pub(crate) fn new_keys(
         let iv = derive(out, session_id, iv_l, cipher.iv_len());
         let key = derive(out, session_id, key_l, cipher.key_len());
         let mk = mac.map(|m| (m, derive(out, session_id, mac_l, m.key_len())));
-        PacketProtection::new(
+        PacketProtection::keyed(
             d,
             cipher,
             key.expose(),

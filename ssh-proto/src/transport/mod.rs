@@ -18,7 +18,7 @@ use bytes::{Bytes, BytesMut};
 use tracing::debug;
 
 use crate::config::{HostKeyPolicy, ServerConfig, TransportConfig};
-use crate::error::{DisconnectReason, Error};
+use crate::error::{DisconnectReason, Error, Violation};
 use crate::kex::{ExchangeContext, KexMethod, KexStep};
 use crate::keys::PublicKey;
 use crate::log;
@@ -408,7 +408,7 @@ impl Transport {
                 return Ok(None);
             };
             let Some(&code) = payload.first() else {
-                return Err(Error::Protocol("empty payload"));
+                return Err(Error::Peer(Violation::EmptyPayload));
             };
             log::packet(&self.cfg.log, "in", &payload);
             if self.handle_transport_message(code, &payload)? {
@@ -426,10 +426,10 @@ impl Transport {
         let is_kex = matches!(code, KEXINIT | NEWKEYS) || is_kex_method(code);
         if initial && !is_kex {
             if self.strict {
-                return Err(Error::UnexpectedMessage {
+                return Err(Error::Peer(Violation::UnexpectedMessage {
                     msg: code,
                     state: "strict initial key exchange",
-                });
+                }));
             }
             if !peer_kexinit_seen {
                 self.non_kex_before_kexinit = true;
@@ -442,7 +442,9 @@ impl Transport {
             }
             NEWKEYS => {
                 if payload.len() != 1 {
-                    return Err(Error::Decode(crate::error::DecodeError::TrailingData));
+                    return Err(Error::Peer(Violation::Decode(
+                        crate::error::DecodeError::TrailingData,
+                    )));
                 }
                 self.on_newkeys()?;
                 Ok(true)
@@ -464,7 +466,7 @@ impl Transport {
                         .take(256)
                         .collect(),
                 }),
-                _ => Err(Error::Protocol("bad disconnect")),
+                _ => Err(Error::Peer(Violation::MalformedDisconnect)),
             },
             IGNORE | UNIMPLEMENTED => {
                 Message::decode(payload)?;
@@ -491,7 +493,7 @@ impl Transport {
                     for (name, value) in extensions {
                         if name == "server-sig-algs" {
                             let v = std::str::from_utf8(&value)
-                                .map_err(|_| Error::Protocol("server-sig-algs not ASCII"))?;
+                                .map_err(|_| Error::Peer(Violation::MalformedExtInfo))?;
                             self.server_sig_algs =
                                 Some(crate::wire::names(v).map(str::to_owned).collect());
                         }
@@ -499,28 +501,28 @@ impl Transport {
                 }
                 Ok(true)
             }
-            _ if initial => Err(Error::UnexpectedMessage {
+            _ if initial => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "initial key exchange",
-            }),
-            _ if peer_kexinit_seen => Err(Error::UnexpectedMessage {
+            })),
+            _ if peer_kexinit_seen => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "key re-exchange",
-            }),
+            })),
             _ => Ok(false),
         }
     }
 
     fn on_kexinit(&mut self, payload: &Bytes) -> Result<(), Error> {
         if self.kex.as_ref().is_some_and(|k| k.theirs.is_some()) {
-            return Err(Error::UnexpectedMessage {
+            return Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: KEXINIT,
                 state: "key exchange already running",
-            });
+            }));
         }
         self.start_kex()?;
         let Message::KexInit(theirs) = Message::decode(payload)? else {
-            return Err(Error::Protocol("bad KEXINIT"));
+            return Err(Error::Peer(Violation::MalformedKexInit));
         };
         let run = self.kex.as_mut().ok_or(Error::Closed)?;
         let ours = &run.ours_parsed;
@@ -534,9 +536,9 @@ impl Transport {
         if !self.established {
             self.strict = n.strict_kex;
             if self.strict && (self.non_kex_before_kexinit || self.reader.seq != 1) {
-                return Err(Error::KeyExchange(
+                return Err(Error::Peer(Violation::KeyExchange(
                     "strict kex: KEXINIT was not the first packet",
-                ));
+                )));
             }
             if server {
                 self.peer_wants_ext_info = theirs.kex.iter().any(|k| k == EXT_INFO_C);
@@ -569,11 +571,11 @@ impl Transport {
         let theirs = run
             .theirs
             .as_ref()
-            .ok_or(Error::Protocol("no peer KEXINIT"))?;
+            .ok_or(Error::Peer(Violation::KexBeforeKexInit))?;
         let n = run
             .negotiated
             .as_ref()
-            .ok_or(Error::Protocol("not negotiated"))?;
+            .ok_or(Error::Peer(Violation::KexBeforeKexInit))?;
         let peer_v = self.peer_version.as_deref().unwrap_or("").as_bytes();
         let our_v = self.our_version.as_bytes();
         Ok(match &self.role {
@@ -603,10 +605,10 @@ impl Transport {
 
     fn on_kex_method(&mut self, code: u8, payload: &Bytes) -> Result<(), Error> {
         let Some(run) = self.kex.as_mut() else {
-            return Err(Error::UnexpectedMessage {
+            return Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "no key exchange running",
-            });
+            }));
         };
         if run.ignore_next {
             run.ignore_next = false;
@@ -615,10 +617,10 @@ impl Transport {
         // A method that has finished is not put back: any later method message is
         // refused here, for every method alike.
         let Some(mut method) = run.method.take() else {
-            return Err(Error::UnexpectedMessage {
+            return Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "key exchange method not running",
-            });
+            }));
         };
         let body = payload.slice(1..);
         let step = {
@@ -646,7 +648,7 @@ impl Transport {
                     } = &self.role
                     {
                         if !keys.contains(key) {
-                            return Err(Error::HostKeyNotVerifiable);
+                            return Err(Error::Peer(Violation::HostKeyNotVerifiable));
                         }
                     }
                     self.events
@@ -697,10 +699,10 @@ impl Transport {
 
     fn on_newkeys(&mut self) -> Result<(), Error> {
         let Some(open) = self.kex.as_mut().and_then(|k| k.pending_open.take()) else {
-            return Err(Error::UnexpectedMessage {
+            return Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: NEWKEYS,
                 state: "key exchange not finished",
-            });
+            }));
         };
         self.reader.prot = open;
         self.reader.bytes = 0;

@@ -2,7 +2,7 @@
 
 use crate::crypto::cipher::CipherAlg;
 use crate::crypto::mac::MacAlg;
-use crate::error::Error;
+use crate::error::{Error, Violation};
 use crate::kex::KexAlg;
 use crate::wire::message::KexInit;
 
@@ -36,7 +36,7 @@ fn pick<'a>(client: &'a [String], server: &[String], what: &'static str) -> Resu
         .iter()
         .find(|c| server.iter().any(|s| s == *c))
         .map(|s| s.as_str())
-        .ok_or(Error::NoCommonAlgorithm(what))
+        .ok_or(Error::Peer(Violation::NoCommonAlgorithm(what)))
 }
 
 fn pick_mac(c: &[String], s: &[String], cipher: CipherAlg) -> Result<Option<MacAlg>, Error> {
@@ -46,11 +46,12 @@ fn pick_mac(c: &[String], s: &[String], cipher: CipherAlg) -> Result<Option<MacA
     let name = pick(c, s, "mac")?;
     MacAlg::from_name(name)
         .map(Some)
-        .ok_or(Error::NoCommonAlgorithm("mac"))
+        .ok_or(Error::Peer(Violation::NoCommonAlgorithm("mac")))
 }
 
 fn cipher(c: &[String], s: &[String]) -> Result<CipherAlg, Error> {
-    CipherAlg::from_name(pick(c, s, "cipher")?).ok_or(Error::NoCommonAlgorithm("cipher"))
+    CipherAlg::from_name(pick(c, s, "cipher")?)
+        .ok_or(Error::Peer(Violation::NoCommonAlgorithm("cipher")))
 }
 
 /// Negotiate from the client's and the server's KEXINIT.
@@ -65,7 +66,8 @@ pub(crate) fn negotiate(c: &KexInit, s: &KexInit, first_kex: bool) -> Result<Neg
             .collect()
     };
     let (ck, sk) = (real(&c.kex), real(&s.kex));
-    let kex = KexAlg::from_name(pick(&ck, &sk, "kex")?).ok_or(Error::NoCommonAlgorithm("kex"))?;
+    let kex = KexAlg::from_name(pick(&ck, &sk, "kex")?)
+        .ok_or(Error::Peer(Violation::NoCommonAlgorithm("kex")))?;
     let host_key = pick(&c.host_key, &s.host_key, "host key")?.to_owned();
     let cipher_c2s = cipher(&c.cipher_c2s, &s.cipher_c2s)?;
     let cipher_s2c = cipher(&c.cipher_s2c, &s.cipher_s2c)?;
@@ -157,12 +159,12 @@ mod tests {
         let s = ki(&["curve25519-sha256"], &["aes128-ctr"], &["hmac-sha2-256"]);
         assert_eq!(
             negotiate(&c, &s, true),
-            Err(Error::NoCommonAlgorithm("kex"))
+            Err(Error::Peer(Violation::NoCommonAlgorithm("kex")))
         );
         let c = ki(&["curve25519-sha256"], &["3des-cbc"], &["hmac-sha2-256"]);
         assert_eq!(
             negotiate(&c, &s, true),
-            Err(Error::NoCommonAlgorithm("cipher"))
+            Err(Error::Peer(Violation::NoCommonAlgorithm("cipher")))
         );
     }
 }

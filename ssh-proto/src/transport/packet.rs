@@ -6,7 +6,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::output::SealedOutput;
 use crate::crypto::cipher::PacketProtection;
 use crate::crypto::rng::Rng;
-use crate::error::Error;
+use crate::error::{Error, Violation};
 
 /// The receiving half: turns buffered ciphertext into payloads.
 pub(crate) struct PacketReader {
@@ -42,7 +42,7 @@ impl PacketReader {
                 if buf.len() < head {
                     return Ok(None);
                 }
-                let len = self.prot.packet_length(self.seq, &mut buf[..head])?;
+                let len = self.prot.length_of(self.seq, &mut buf[..head])?;
                 let block = self.prot.block_size() as u32;
                 let aligned = if self.prot.length_outside_alignment() {
                     len
@@ -50,7 +50,7 @@ impl PacketReader {
                     len.wrapping_add(4)
                 };
                 if len > max_len || len < 8 || aligned % block != 0 {
-                    return Err(Error::PacketLength(len));
+                    return Err(Error::Peer(Violation::PacketLength(len)));
                 }
                 let t = 4 + len as usize + self.prot.tag_len();
                 self.pending = Some(t);
@@ -64,11 +64,11 @@ impl PacketReader {
         let mut pkt = buf.split_to(total);
         let body_len = total - self.prot.tag_len();
         let (body, tag) = pkt.split_at_mut(body_len);
-        self.prot.open(self.seq, body, tag)?;
+        self.prot.open_packet(self.seq, body, tag)?;
         let pad = body[4] as usize;
         let len = body_len - 4;
         if pad < 4 || pad + 2 > len {
-            return Err(Error::BadPadding);
+            return Err(Error::Peer(Violation::BadPadding));
         }
         self.seq = self.seq.wrapping_add(1);
         self.bytes += total as u64;
@@ -164,7 +164,7 @@ impl PacketWriter {
         let body_end = out.len();
         out.put_bytes(0, tag_len);
         let (body, tag) = out[start..].split_at_mut(body_end - start);
-        self.prot.seal(self.seq, body, tag)?;
+        self.prot.seal_packet(self.seq, body, tag)?;
         self.seq = self.seq.wrapping_add(1);
         self.bytes += (out.len() - start) as u64;
         Ok(())
@@ -223,7 +223,7 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         struct Counting(AtomicUsize, SeededRng);
         impl super::Rng for Counting {
-            fn fill(&self, dest: &mut [u8]) -> Result<(), Error> {
+            fn fill(&self, dest: &mut [u8]) -> Result<(), crate::error::RngError> {
                 self.0.fetch_add(1, Ordering::Relaxed);
                 self.1.fill(dest)
             }
@@ -286,11 +286,17 @@ mod tests {
     fn length_over_limit_and_bad_padding_are_errors() {
         let mut r = PacketReader::new();
         let mut b = BytesMut::from(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0][..]);
-        assert_eq!(r.read(&mut b, 1 << 18), Err(Error::PacketLength(u32::MAX)));
+        assert_eq!(
+            r.read(&mut b, 1 << 18),
+            Err(Error::Peer(Violation::PacketLength(u32::MAX)))
+        );
         // length 12, padding 2 (< 4): bad padding.
         let mut r = PacketReader::new();
         let mut b = BytesMut::from(&[0, 0, 0, 12, 2, 5, 5, 5, 5, 5, 5, 5, 5, 5, 0, 0][..]);
-        assert_eq!(r.read(&mut b, 1 << 18), Err(Error::BadPadding));
+        assert_eq!(
+            r.read(&mut b, 1 << 18),
+            Err(Error::Peer(Violation::BadPadding))
+        );
     }
 
     #[test]
@@ -305,7 +311,7 @@ mod tests {
             seal_into(&mut w, &mut wire, &rng, |_| {});
             assert_eq!(
                 r.read(&mut wire, 1 << 18),
-                Err(Error::BadPadding),
+                Err(Error::Peer(Violation::BadPadding)),
                 "{c:?} {m:?}"
             );
             // Every short prefix waits for more bytes or fails: it never panics.

@@ -2,7 +2,7 @@
 
 use bytes::BytesMut;
 
-use crate::error::Error;
+use crate::error::{Error, Violation};
 
 /// Reads the peer's identification line, tolerating a bounded number of lines before it.
 #[derive(Debug)]
@@ -27,12 +27,12 @@ impl VersionReader {
         loop {
             let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
                 if buf.len() > self.max_line_len {
-                    return Err(Error::Version("line too long"));
+                    return Err(Error::Peer(Violation::BadVersion("line too long")));
                 }
                 return Ok(None);
             };
             if nl > self.max_line_len {
-                return Err(Error::Version("line too long"));
+                return Err(Error::Peer(Violation::BadVersion("line too long")));
             }
             let line = buf.split_to(nl + 1);
             let mut text = &line[..nl];
@@ -41,20 +41,28 @@ impl VersionReader {
             }
             if text.starts_with(b"SSH-") {
                 if text.len() > 253 {
-                    return Err(Error::Version("identification line longer than 255 bytes"));
+                    return Err(Error::Peer(Violation::BadVersion(
+                        "identification line longer than 255 bytes",
+                    )));
                 }
                 if text.iter().any(|&b| !(0x20..0x7f).contains(&b)) {
-                    return Err(Error::Version("identification line is not printable ASCII"));
+                    return Err(Error::Peer(Violation::BadVersion(
+                        "identification line is not printable ASCII",
+                    )));
                 }
                 let s = String::from_utf8_lossy(text).into_owned();
                 if !(s.starts_with("SSH-2.0-") || s.starts_with("SSH-1.99-")) {
-                    return Err(Error::Version("unsupported protocol version"));
+                    return Err(Error::Peer(Violation::BadVersion(
+                        "unsupported protocol version",
+                    )));
                 }
                 return Ok(Some(s));
             }
             self.lines_seen += 1;
             if self.lines_seen > self.max_lines {
-                return Err(Error::Version("too many lines before identification"));
+                return Err(Error::Peer(Violation::BadVersion(
+                    "too many lines before identification",
+                )));
             }
         }
     }
