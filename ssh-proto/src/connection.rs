@@ -191,8 +191,7 @@ impl Core {
 
     fn reply_unimplemented(&mut self) -> Result<(), Error> {
         let seq = self.transport.last_seq();
-        self.transport
-            .send(&Message::Unimplemented { seq }.to_bytes())
+        self.transport.send_msg(&Message::Unimplemented { seq })
     }
 }
 
@@ -608,7 +607,7 @@ impl ServerConnection {
     fn apply_auth(&mut self, out: Vec<AuthOutput>) -> Result<(), Error> {
         for o in out {
             match o {
-                AuthOutput::Send(m) => self.core.transport.send(&m.to_bytes())?,
+                AuthOutput::Send(m) => self.core.transport.send_msg(&m)?,
                 AuthOutput::Event(r) => self.core.events.push_back(Event::AuthRequest(r)),
                 AuthOutput::Authenticated(user) => {
                     if self.core.transport.log_settings().info() {
@@ -645,7 +644,7 @@ impl ServerConnection {
                 self.auth.accept_service();
                 self.core
                     .transport
-                    .send(&Message::ServiceAccept { name }.to_bytes())
+                    .send_msg(&Message::ServiceAccept { name })
             }
             USERAUTH_REQUEST => {
                 let msg = Message::decode(&payload);
@@ -781,7 +780,7 @@ impl ClientConnection {
             return Err(Error::InvalidState("key exchange not finished"));
         }
         if self.auth.service_accepted {
-            self.core.transport.send(&m.to_bytes())
+            self.core.transport.send_msg(&m)
         } else {
             self.auth.held.push(m);
             Ok(())
@@ -836,12 +835,9 @@ impl ClientConnection {
             if let TransportEvent::KeysExchanged(_) = e {
                 if !self.auth.service_requested {
                     self.auth.service_requested = true;
-                    self.core.transport.send(
-                        &Message::ServiceRequest {
-                            name: "ssh-userauth".into(),
-                        }
-                        .to_bytes(),
-                    )?;
+                    self.core.transport.send_msg(&Message::ServiceRequest {
+                        name: "ssh-userauth".into(),
+                    })?;
                 }
             }
         }
@@ -859,7 +855,7 @@ impl ClientConnection {
             {
                 self.auth.service_accepted = true;
                 for m in std::mem::take(&mut self.auth.held) {
-                    self.core.transport.send(&m.to_bytes())?;
+                    self.core.transport.send_msg(&m)?;
                 }
                 Ok(())
             }

@@ -350,7 +350,7 @@ impl ChannelTable {
         match msg {
             Message::GlobalRequest { want_reply, .. } => {
                 if want_reply {
-                    tx.send(&Message::RequestFailure.to_bytes())?;
+                    tx.send_msg(&Message::RequestFailure)?;
                 }
             }
             Message::RequestSuccess { data } => {
@@ -383,9 +383,10 @@ impl ChannelTable {
                     language: String::new(),
                 };
                 if !self.accept_opens {
-                    tx.send(
-                        &refuse(OpenFailure::AdministrativelyProhibited, "not accepted").to_bytes(),
-                    )?;
+                    tx.send_msg(&refuse(
+                        OpenFailure::AdministrativelyProhibited,
+                        "not accepted",
+                    ))?;
                     return Ok(());
                 }
                 let kind = ChannelKind::decode(&kind, &data)?;
@@ -396,9 +397,7 @@ impl ChannelTable {
                 match self.alloc(c) {
                     Ok(id) => ev.push_back(Event::ChannelOpenRequest { channel: id, kind }),
                     Err(_) => {
-                        tx.send(
-                            &refuse(OpenFailure::ResourceShortage, "too many channels").to_bytes(),
-                        )?;
+                        tx.send_msg(&refuse(OpenFailure::ResourceShortage, "too many channels"))?;
                     }
                 }
             }
@@ -474,12 +473,9 @@ impl ChannelTable {
             Message::ChannelClose { recipient } => {
                 let c = self.open_for_peer(recipient)?;
                 if !c.close_sent {
-                    tx.send(
-                        &Message::ChannelClose {
-                            recipient: c.remote,
-                        }
-                        .to_bytes(),
-                    )?;
+                    tx.send_msg(&Message::ChannelClose {
+                        recipient: c.remote,
+                    })?;
                 }
                 self.remove(recipient);
                 ev.push_back(Event::ChannelClosed {
@@ -506,7 +502,7 @@ impl ChannelTable {
                         // Refused here, never reaching the application.
                         if want_reply {
                             let remote = c.remote;
-                            tx.send(&Message::ChannelFailure { recipient: remote }.to_bytes())?;
+                            tx.send_msg(&Message::ChannelFailure { recipient: remote })?;
                         }
                         return Ok(());
                     }
@@ -605,16 +601,13 @@ impl ChannelTable {
         })?;
         let mut data = BytesMut::new();
         kind.encode_data(&mut data);
-        tx.send(
-            &Message::ChannelOpen {
-                kind: kind.name().into(),
-                sender: id.0,
-                window: self.limits.channel_window,
-                max_packet: self.limits.channel_max_packet,
-                data: data.freeze(),
-            }
-            .to_bytes(),
-        )?;
+        tx.send_msg(&Message::ChannelOpen {
+            kind: kind.name().into(),
+            sender: id.0,
+            window: self.limits.channel_window,
+            max_packet: self.limits.channel_max_packet,
+            data: data.freeze(),
+        })?;
         Ok(id)
     }
 
@@ -632,7 +625,7 @@ impl ChannelTable {
             max_packet,
             data: Default::default(),
         };
-        tx.send(&m.to_bytes())
+        tx.send_msg(&m)
     }
 
     pub(crate) fn reject(
@@ -653,20 +646,17 @@ impl ChannelTable {
             language: String::new(),
         };
         self.remove(id.0);
-        tx.send(&m.to_bytes())
+        tx.send_msg(&m)
     }
 
     /// Send keepalive@openssh.com wanting a reply that is not reported as an event.
     pub(crate) fn keepalive(&mut self, tx: &mut Transport) -> Result<(), Error> {
         self.global_replies_due.push_back(true);
-        tx.send(
-            &Message::GlobalRequest {
-                name: "keepalive@openssh.com".into(),
-                want_reply: true,
-                data: bytes::Bytes::new(),
-            }
-            .to_bytes(),
-        )
+        tx.send_msg(&Message::GlobalRequest {
+            name: "keepalive@openssh.com".into(),
+            want_reply: true,
+            data: bytes::Bytes::new(),
+        })
     }
 
     /// Send a global request; a reply event follows when `want_reply`.
@@ -680,14 +670,11 @@ impl ChannelTable {
         if want_reply {
             self.global_replies_due.push_back(false);
         }
-        tx.send(
-            &Message::GlobalRequest {
-                name: name.into(),
-                want_reply,
-                data: bytes::Bytes::copy_from_slice(data),
-            }
-            .to_bytes(),
-        )
+        tx.send_msg(&Message::GlobalRequest {
+            name: name.into(),
+            want_reply,
+            data: bytes::Bytes::copy_from_slice(data),
+        })
     }
 
     /// Accept as much of `data` as the peer's window and our send buffer allow.
@@ -776,13 +763,10 @@ impl ChannelTable {
         let grant = max - c.recv_window - c.recv_unconsumed;
         if grant >= max / 2 && !c.eof_received && !c.close_sent {
             c.recv_window += grant;
-            tx.send(
-                &Message::ChannelWindowAdjust {
-                    recipient: c.remote,
-                    bytes: grant,
-                }
-                .to_bytes(),
-            )?;
+            tx.send_msg(&Message::ChannelWindowAdjust {
+                recipient: c.remote,
+                bytes: grant,
+            })?;
         }
         Ok(())
     }
@@ -810,7 +794,7 @@ impl ChannelTable {
         } else {
             Message::ChannelFailure { recipient }
         };
-        tx.send(&m.to_bytes())
+        tx.send_msg(&m)
     }
 
     /// Queue a request (sent after data already accepted on this channel).
@@ -947,7 +931,7 @@ impl ChannelTable {
                     }
                 }
             };
-            tx.send(&m.to_bytes())?;
+            tx.send_msg(&m)?;
         }
         if c.buffered() == 0 {
             c.out_normal = BytesMut::new();

@@ -376,6 +376,7 @@ fn gcm_nonce(fixed: &[u8; 4], counter: u64) -> aead::Nonce {
 
 /// The public face of [`PacketProtection`] (reached through the `testing` feature, for
 /// benches and fuzz targets): the same operations with public error types.
+#[cfg(any(test, feature = "testing"))]
 impl PacketProtection {
     /// Keyed protection. `mac` is ignored for AEAD ciphers.
     pub fn new(

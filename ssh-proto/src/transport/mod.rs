@@ -21,6 +21,10 @@ use crate::config::{HostKeyPolicy, ServerConfig, TransportConfig};
 use crate::error::{DisconnectReason, Error, Violation};
 use crate::kex::{ExchangeContext, KexMethod, KexStep};
 use crate::keys::PublicKey;
+
+/// Room reserved in the sealed output for a message encoded in place (most control
+/// messages are far smaller; a larger one grows the buffer).
+const MESSAGE_HINT: usize = 512;
 use crate::log;
 use crate::wire::codes::*;
 use crate::wire::message::{KexInit, Message};
@@ -298,6 +302,17 @@ impl Transport {
         Ok(())
     }
 
+    /// Write a message now, encoded in place, bypassing the hold of a key exchange.
+    fn write_msg_now(&mut self, m: &Message) -> Result<(), Error> {
+        let log = &self.cfg.log;
+        self.writer
+            .write_with(&mut self.out, &*self.cfg.rng, MESSAGE_HINT, |o| {
+                let start = o.len();
+                m.encode(o);
+                log::packet(log, "out", &o[start..]);
+            })
+    }
+
     /// Write a packet now, bypassing the hold that applies during key exchange.
     fn write_now(&mut self, payload: &[u8]) -> Result<(), Error> {
         log::packet(&self.cfg.log, "out", payload);
@@ -317,13 +332,41 @@ impl Transport {
             self.write_now(payload)?;
             self.maybe_rekey()
         } else {
-            if self.pending_output() + payload.len() > self.cfg.limits.max_pending_output {
-                return Err(Error::LimitExceeded("output held during key exchange"));
-            }
-            self.held_bytes += payload.len();
-            self.held.push_back(Bytes::copy_from_slice(payload));
-            Ok(())
+            self.hold(Bytes::copy_from_slice(payload))
         }
+    }
+
+    /// Queue a message, encoded straight into its packet in the sealed output (no
+    /// temporary buffer, no copy); during a key exchange it is encoded once and held
+    /// until our NEWKEYS.
+    pub(crate) fn send_msg(&mut self, m: &Message) -> Result<(), Error> {
+        if self.closed {
+            return Err(Error::Closed);
+        }
+        if self.can_send() {
+            let log = &self.cfg.log;
+            self.writer
+                .write_with(&mut self.out, &*self.cfg.rng, MESSAGE_HINT, |o| {
+                    let start = o.len();
+                    m.encode(o);
+                    log::packet(log, "out", &o[start..]);
+                })?;
+            self.maybe_rekey()
+        } else {
+            let mut b = BytesMut::new();
+            m.encode(&mut b);
+            self.hold(b.freeze())
+        }
+    }
+
+    /// Hold `payload` until our NEWKEYS, within the pending-output bound.
+    fn hold(&mut self, payload: Bytes) -> Result<(), Error> {
+        if self.pending_output() + payload.len() > self.cfg.limits.max_pending_output {
+            return Err(Error::LimitExceeded("output held during key exchange"));
+        }
+        self.held_bytes += payload.len();
+        self.held.push_back(payload);
+        Ok(())
     }
 
     /// The logging settings.
@@ -374,7 +417,7 @@ impl Transport {
             language: String::new(),
         };
         // A failure here only loses the courtesy message; the connection ends either way.
-        let _ = self.write_now(&m.to_bytes());
+        let _ = self.write_msg_now(&m);
         self.closed = true;
         self.held.clear();
         self.held_bytes = 0;
@@ -694,7 +737,7 @@ impl Transport {
         let m = Message::ExtInfo {
             extensions: vec![("server-sig-algs".into(), Bytes::from(algs))],
         };
-        self.write_now(&m.to_bytes())
+        self.write_msg_now(&m)
     }
 
     fn on_newkeys(&mut self) -> Result<(), Error> {
