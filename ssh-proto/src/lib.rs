@@ -50,7 +50,9 @@ pub use config::{
     Algorithms, ClientConfig, HostKeyPolicy, Limits, RekeyPolicy, ServerConfig,
     ServerConfigBuilder, TransportConfig,
 };
-pub use connection::{Channel, ClientConnection, ServerConnection};
+pub use connection::{
+    Channel, ClientConnection, ClientRole, Connection, ServerConnection, ServerRole,
+};
 pub use crypto::cipher::CipherAlg;
 pub use crypto::mac::MacAlg;
 pub use crypto::rng::{Rng, SeededRng, SystemRng};

@@ -9,7 +9,9 @@ use aws_lc_rs::cipher::{
 use aws_lc_rs::iv::FixedLength;
 
 use super::mac::{Mac, MacAlg};
-use crate::error::{ConnectionError, Error, Violation};
+#[cfg(any(test, feature = "testing"))]
+use crate::error::ConnectionError;
+use crate::error::{Error, Violation};
 
 /// A cipher we can negotiate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
