@@ -3,7 +3,11 @@
 use bytes::Bytes;
 
 use crate::auth::AuthRequest;
-use crate::channel::{ChannelId, ChannelKind, ChannelRequest, DataStream};
+use std::collections::VecDeque;
+
+use crate::channel::{
+    ChannelEvent, ChannelEvents, ChannelId, ChannelKind, ChannelRequest, DataStream,
+};
 use crate::error::{ConnectionError, DisconnectReason};
 use crate::keys::PublicKey;
 use crate::transport::Negotiated;
@@ -91,7 +95,7 @@ pub enum Event {
         /// The channel.
         channel: ChannelId,
     },
-    /// The channel is closed in both directions; its id is free.
+    /// The channel is closed in both directions; its id is never given out again.
     ChannelClosed {
         /// The channel.
         channel: ChannelId,
@@ -116,4 +120,49 @@ pub enum Event {
         /// The error that ended it, if any.
         error: Option<ConnectionError>,
     },
+}
+
+impl ChannelEvents for VecDeque<Event> {
+    fn emit(&mut self, e: ChannelEvent) {
+        self.push_back(match e {
+            ChannelEvent::ChannelOpenRequest { channel, kind } => {
+                Event::ChannelOpenRequest { channel, kind }
+            }
+            ChannelEvent::ChannelOpened { channel } => Event::ChannelOpened { channel },
+            ChannelEvent::ChannelOpenFailed {
+                channel,
+                reason,
+                description,
+            } => Event::ChannelOpenFailed {
+                channel,
+                reason,
+                description,
+            },
+            ChannelEvent::ChannelRequest {
+                channel,
+                request,
+                want_reply,
+            } => Event::ChannelRequest {
+                channel,
+                request,
+                want_reply,
+            },
+            ChannelEvent::ChannelReply { channel, success } => {
+                Event::ChannelReply { channel, success }
+            }
+            ChannelEvent::ChannelData {
+                channel,
+                data,
+                stream,
+            } => Event::ChannelData {
+                channel,
+                data,
+                stream,
+            },
+            ChannelEvent::ChannelWritable { channel } => Event::ChannelWritable { channel },
+            ChannelEvent::ChannelEof { channel } => Event::ChannelEof { channel },
+            ChannelEvent::ChannelClosed { channel } => Event::ChannelClosed { channel },
+            ChannelEvent::GlobalReply { success, data } => Event::GlobalReply { success, data },
+        });
+    }
 }
