@@ -15,7 +15,7 @@ use super::admission::{AdmissionPolicy, Refusal};
 use super::channel_io::Link;
 use super::wakeup::Wakeup;
 use ssh_proto::Negotiated;
-use ssh_proto::{ChannelId, ChannelKind, WindowState};
+use ssh_proto::{AuthDecision, AuthRequestId, ChannelId, ChannelKind, WindowState};
 use ssh_proto::{ConfigError, DisconnectReason};
 
 /// A connection's id, unique for the server's lifetime (never reused).
@@ -90,6 +90,14 @@ impl fmt::Display for RegistryError {
 
 impl std::error::Error for RegistryError {}
 
+/// A handler's answer on its way back to the connection (queued by a `Reply`).
+#[derive(Debug)]
+pub(crate) enum Decision {
+    Auth(AuthRequestId, AuthDecision),
+    Open(ChannelId, bool),
+    Request(ChannelId, bool, bool),
+}
+
 /// Commands for a connection's loop from outside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ConnectionCommand {
@@ -103,7 +111,7 @@ pub(crate) struct ConnectionShared {
     pub(crate) info: Mutex<ConnectionInfo>,
     pub(crate) channels: Mutex<BTreeMap<ChannelId, (ChannelKind, Link)>>,
     pub(crate) commands: Mutex<VecDeque<ConnectionCommand>>,
-    pub(crate) decisions: Mutex<VecDeque<super::session::Decision>>,
+    pub(crate) decisions: Mutex<VecDeque<Decision>>,
     pub(crate) wakeup: Arc<Wakeup>,
     pub(crate) killed: AtomicBool,
 }

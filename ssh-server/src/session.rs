@@ -14,7 +14,7 @@ use ssh_proto::bytes::{Bytes, BytesMut};
 use tracing::{debug, info};
 
 use super::channel_io::{ChannelControl, ChannelIo, Command, Link};
-use super::control::{lock, Admitted, ConnectionCommand, ConnectionId, ConnectionShared};
+use super::control::{lock, Admitted, ConnectionCommand, ConnectionId, ConnectionShared, Decision};
 use super::wakeup::Wakeup;
 use ssh_proto::Event;
 use ssh_proto::ServerConfig;
@@ -22,14 +22,6 @@ use ssh_proto::ServerConnection;
 use ssh_proto::{AuthDecision, AuthRequest, AuthRequestId};
 use ssh_proto::{ChannelId, ChannelKind, ChannelRequest, DataStream, OpenFailure};
 use ssh_proto::{ConfigError, DisconnectReason};
-
-/// An answer on its way back to the connection.
-#[derive(Debug)]
-pub(crate) enum Decision {
-    Auth(AuthRequestId, AuthDecision),
-    Open(ChannelId, bool),
-    Request(ChannelId, bool, bool),
-}
 
 /// A value a handler answers with; the refusal is what a dropped [`Reply`] sends.
 pub trait Answer: Send + 'static {
