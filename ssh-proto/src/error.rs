@@ -308,7 +308,7 @@ impl std::error::Error for ConnectionError {}
 #[non_exhaustive]
 pub enum CommandError {
     /// No channel has this id (never opened, or closed and forgotten).
-    UnknownChannel(crate::ChannelId),
+    UnknownChannel(crate::channel_id::ChannelId),
     /// The command is not allowed on this channel in its current state.
     ChannelState(&'static str),
     /// The command is not valid in the connection's current state.
@@ -398,9 +398,9 @@ impl Error {
     pub(crate) fn classify(self) -> Class {
         use Error::*;
         match self {
-            UnknownChannel(id) => {
-                Class::Command(CommandError::UnknownChannel(crate::ChannelId(id)))
-            }
+            UnknownChannel(id) => Class::Command(CommandError::UnknownChannel(
+                crate::channel_id::ChannelId(id),
+            )),
             ChannelState(w) => Class::Command(CommandError::ChannelState(w)),
             InvalidState(w) => Class::Command(CommandError::InvalidState(w)),
             Refused(w) => Class::Command(CommandError::LimitExceeded(w)),

@@ -26,6 +26,7 @@
 
 mod auth;
 mod channel;
+mod channel_id;
 mod config;
 mod connection;
 mod crypto;

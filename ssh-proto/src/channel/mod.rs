@@ -11,22 +11,11 @@ mod outbox;
 mod request;
 mod table;
 
+pub use crate::channel_id::ChannelId;
 pub(crate) use event::{ChannelEvent, ChannelEvents};
 pub(crate) use outbox::Outbox;
 pub use request::{ChannelKind, ChannelRequest, PtyRequest};
 pub(crate) use table::ChannelTable;
-
-use std::fmt;
-
-/// Our id for a channel (the "recipient channel" the peer uses).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ChannelId(pub u32);
-
-impl fmt::Display for ChannelId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
 
 /// Which stream channel data belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
