@@ -113,13 +113,8 @@ impl Pair {
     /// Move up to `limit` bytes from `wire` into `rx` (a read).
     fn read(wire: &mut BytesMut, rx: &mut BytesMut, limit: Option<usize>) {
         let n = limit.map_or(wire.len(), |l| l.min(wire.len()));
-        if rx.is_empty() && n == wire.len() {
-            // Swap, so both buffers keep their memory: no allocation per read.
-            std::mem::swap(wire, rx);
-        } else {
-            rx.extend_from_slice(&wire[..n]);
-            wire.advance(n);
-        }
+        rx.extend_from_slice(&wire[..n]);
+        wire.advance(n);
     }
 
     /// Move bytes one hop each way and collect events. Returns whether anything moved.
@@ -136,23 +131,37 @@ impl Pair {
             }
         }
         if self.server_reads && !self.to_server.is_empty() && !self.server.is_closed() {
-            Self::read(
-                &mut self.to_server,
-                &mut self.server_rx,
-                self.server_read_limit,
-            );
-            if let Err(e) = self.server.handle_input(self.now, &mut self.server_rx) {
+            // Unlimited reads consume the wire buffer in place (no copy); limited
+            // ones go through the side's receive buffer.
+            let buf = if self.server_read_limit.is_none() && self.server_rx.is_empty() {
+                &mut self.to_server
+            } else {
+                Self::read(
+                    &mut self.to_server,
+                    &mut self.server_rx,
+                    self.server_read_limit,
+                );
+                &mut self.server_rx
+            };
+            if let Err(e) = self.server.handle_input(self.now, buf) {
                 self.server_error.get_or_insert(e);
             }
             moved = true;
         }
         if self.client_reads && !self.to_client.is_empty() && !self.client.is_closed() {
-            Self::read(
-                &mut self.to_client,
-                &mut self.client_rx,
-                self.client_read_limit,
-            );
-            if let Err(e) = self.client.handle_input(self.now, &mut self.client_rx) {
+            // Unlimited reads consume the wire buffer in place (no copy); limited
+            // ones go through the side's receive buffer.
+            let buf = if self.client_read_limit.is_none() && self.client_rx.is_empty() {
+                &mut self.to_client
+            } else {
+                Self::read(
+                    &mut self.to_client,
+                    &mut self.client_rx,
+                    self.client_read_limit,
+                );
+                &mut self.client_rx
+            };
+            if let Err(e) = self.client.handle_input(self.now, buf) {
                 self.client_error.get_or_insert(e);
             }
             moved = true;
