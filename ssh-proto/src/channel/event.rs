@@ -6,77 +6,45 @@ use bytes::Bytes;
 
 use super::{ChannelId, ChannelKind, ChannelRequest, DataStream};
 
-/// Something on a channel, or a global reply, for the application.
+/// Something on a channel, or a global reply, for the application: each variant
+/// becomes the `Event` of the same name, whose documentation says what it means.
 #[derive(Debug)]
 pub(crate) enum ChannelEvent {
-    /// The peer asks to open a channel: `accept_channel` or `reject_channel`.
+    /// As `Event::ChannelOpenRequest`.
     ChannelOpenRequest {
-        /// Our id for it.
         channel: ChannelId,
-        /// What kind of channel.
         kind: ChannelKind,
     },
-    /// A channel we opened was confirmed.
-    ChannelOpened {
-        /// The channel.
-        channel: ChannelId,
-    },
-    /// A channel we opened was refused.
+    /// As `Event::ChannelOpened`.
+    ChannelOpened { channel: ChannelId },
+    /// As `Event::ChannelOpenFailed`.
     ChannelOpenFailed {
-        /// The channel.
         channel: ChannelId,
-        /// RFC 4254 reason code.
         reason: u32,
-        /// The peer's text.
         description: String,
     },
-    /// A channel request from the peer. When `want_reply`, answer with `Channel::reply`.
+    /// As `Event::ChannelRequest`.
     ChannelRequest {
-        /// The channel.
         channel: ChannelId,
-        /// The request.
         request: ChannelRequest,
-        /// Whether the peer waits for a reply.
         want_reply: bool,
     },
-    /// The peer's reply to a request we sent with want-reply.
-    ChannelReply {
-        /// The channel.
-        channel: ChannelId,
-        /// Success or failure.
-        success: bool,
-    },
-    /// Data arrived. Call `Channel::consume` once it is processed to reopen the window.
+    /// As `Event::ChannelReply`.
+    ChannelReply { channel: ChannelId, success: bool },
+    /// As `Event::ChannelData`.
     ChannelData {
-        /// The channel.
         channel: ChannelId,
-        /// The data: a slice of the decrypted packet, not a copy.
         data: Bytes,
-        /// Normal or extended (stderr).
         stream: DataStream,
     },
-    /// A channel whose `send` accepted less than offered can take more now.
-    ChannelWritable {
-        /// The channel.
-        channel: ChannelId,
-    },
-    /// The peer will send no more data on this channel.
-    ChannelEof {
-        /// The channel.
-        channel: ChannelId,
-    },
-    /// The channel is closed in both directions; its id is never given out again.
-    ChannelClosed {
-        /// The channel.
-        channel: ChannelId,
-    },
-    /// The reply to a global request we sent with want-reply.
-    GlobalReply {
-        /// Success or failure.
-        success: bool,
-        /// Response data.
-        data: Bytes,
-    },
+    /// As `Event::ChannelWritable`.
+    ChannelWritable { channel: ChannelId },
+    /// As `Event::ChannelEof`.
+    ChannelEof { channel: ChannelId },
+    /// As `Event::ChannelClosed`.
+    ChannelClosed { channel: ChannelId },
+    /// As `Event::GlobalReply`.
+    GlobalReply { success: bool, data: Bytes },
 }
 
 /// Where channel events go.
