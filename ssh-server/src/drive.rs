@@ -283,6 +283,8 @@ mod tests {
         acks: usize,
         /// A peer that stopped reading: every write waits.
         stalled: bool,
+        /// A fake clock: when set, `now()` reads it and sleeps end once it passes them.
+        clock: Option<Instant>,
     }
 
     impl PollIo for MemoryIo {
@@ -311,14 +313,17 @@ mod tests {
         fn poll_close(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
             Poll::Ready(Ok(()))
         }
-        fn poll_sleep_until(&mut self, _: &mut Context<'_>, _: Instant) -> Poll<()> {
-            Poll::Pending
+        fn poll_sleep_until(&mut self, _: &mut Context<'_>, deadline: Instant) -> Poll<()> {
+            match self.clock {
+                Some(now) if now >= deadline => Poll::Ready(()),
+                _ => Poll::Pending,
+            }
         }
         fn ack_now(&mut self) {
             self.acks += 1;
         }
         fn now(&self) -> Instant {
-            Instant::now()
+            self.clock.unwrap_or_else(Instant::now)
         }
     }
 
@@ -411,5 +416,53 @@ mod tests {
             Poll::Ready(DriveStep::Done(None)) => {}
             other => panic!("not ended by the abort: {other:?}"),
         }
+    }
+
+    #[test]
+    fn the_driver_runs_on_the_io_clock_alone() {
+        let (s, c) = ssh_proto::testing::seeded_configs(83).unwrap();
+        let control = ServerControl::new(AdmissionPolicy::default()).unwrap();
+        let admitted = control
+            .admit(
+                "10.0.0.9:5000".parse().unwrap(),
+                "10.0.0.1:22".parse().unwrap(),
+            )
+            .unwrap();
+        let start = Instant::now();
+        let session = Session::new(Arc::new(s), start, admitted).unwrap();
+        let mut driver = Driver::new(Box::new(session));
+        let mut client = ClientConnection::new(Arc::new(c), start).unwrap();
+        let mut io = MemoryIo {
+            clock: Some(start),
+            ..MemoryIo::default()
+        };
+        settle(&mut driver, &mut io, &mut client);
+        assert!(
+            !driver.session().is_finished(),
+            "ended before any time passed"
+        );
+        // No login: two minutes of fake time (no real time passes) end it.
+        io.clock = Some(start + std::time::Duration::from_secs(121));
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(
+            driver.poll(&mut io, &mut cx).is_pending(),
+            "lingers for the peer's close"
+        );
+        let mut out = io.outbound.split();
+        // The client reads the server's DISCONNECT (an error for it: the peer ended).
+        assert!(client.handle_input(start, &mut out).is_err());
+        let mut reason = None;
+        while let Some(e) = client.poll_event() {
+            if let ssh_proto::Event::Disconnected { reason: r, .. } = e {
+                reason = Some(r);
+            }
+        }
+        assert_eq!(reason, Some(ssh_proto::DisconnectReason::ByApplication));
+        // The linger ends on the same clock.
+        io.clock = Some(start + std::time::Duration::from_secs(124));
+        assert!(matches!(
+            driver.poll(&mut io, &mut cx),
+            Poll::Ready(DriveStep::Done(None))
+        ));
     }
 }
