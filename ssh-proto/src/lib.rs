@@ -52,7 +52,7 @@ pub use config::{
     ServerConfigBuilder, TransportConfig,
 };
 pub use connection::{
-    Channel, ClientConnection, ClientRole, Connection, ServerConnection, ServerRole,
+    Channel, ClientConnection, ClientRole, Connection, Role, ServerConnection, ServerRole,
 };
 pub use crypto::cipher::CipherAlg;
 pub use crypto::mac::MacAlg;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::core::Core;
 use super::{ClientConnection, Connection, Dispatch};
@@ -24,6 +24,7 @@ pub struct ClientRole {
     auth: ClientAuth,
 }
 
+#[allow(private_interfaces)] // sealed, see `connection::sealed`
 impl Dispatch for ClientRole {
     fn dispatch(conn: &mut ClientConnection, now: Instant, payload: Bytes) -> Result<(), Error> {
         conn.dispatch(now, payload)
@@ -53,26 +54,6 @@ impl ClientConnection {
                 auth: ClientAuth::default(),
             },
         })
-    }
-
-    /// Feed received bytes. Whole packets are consumed from `buf`; a partial tail is
-    /// left for the next call. On error the connection has already queued a
-    /// DISCONNECT and an `Event::Disconnected`. After the connection has ended, input
-    /// is ignored.
-    pub fn handle_input(
-        &mut self,
-        now: Instant,
-        buf: &mut BytesMut,
-    ) -> Result<(), ConnectionError> {
-        super::input(self, now, buf)
-    }
-
-    /// Let go of the buffers and queues that are empty now, so a quiet connection
-    /// holds as little memory as possible. Cheap; call it when the connection goes
-    /// quiet (the async adapters do each time it goes idle while no data streams
-    /// in), not per packet: the next busy moment allocates them again.
-    pub fn shrink_buffers(&mut self) {
-        super::shrink(self)
     }
 
     /// The next instant `handle_timeout` must be called.

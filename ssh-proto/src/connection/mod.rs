@@ -35,14 +35,57 @@ pub type ServerConnection = Connection<ServerRole>;
 /// servers in memory, and usable as a minimal client.
 pub type ClientConnection = Connection<ClientRole>;
 
-/// What each role adds to the shared input loop.
-trait Dispatch: Sized {
-    /// Handle one decrypted payload.
-    fn dispatch(conn: &mut Connection<Self>, now: Instant, payload: Bytes) -> Result<(), Error>;
-    /// React to what the transport reported (keys exchanged, ...).
-    fn on_transport_events(conn: &mut Connection<Self>) -> Result<(), Error>;
-    /// Let go of the role's empty buffers.
-    fn shrink(&mut self);
+/// The role of a connection: [`ServerRole`] or [`ClientRole`] (sealed: what a role
+/// adds to the shared input loop is the crate's own).
+pub trait Role: sealed::Dispatch {}
+
+impl Role for ServerRole {}
+impl Role for ClientRole {}
+
+// Sealed: `Dispatch` is unnameable outside the crate, so nothing outside can call or
+// implement it, and the crate-internal error in its signatures stays internal.
+#[allow(private_interfaces)]
+mod sealed {
+    use std::time::Instant;
+
+    use bytes::Bytes;
+
+    use super::Connection;
+    use crate::error::Error;
+
+    /// What each role adds to the shared input loop.
+    pub trait Dispatch: Sized {
+        /// Handle one decrypted payload.
+        fn dispatch(conn: &mut Connection<Self>, now: Instant, payload: Bytes)
+            -> Result<(), Error>;
+        /// React to what the transport reported (keys exchanged, ...).
+        fn on_transport_events(conn: &mut Connection<Self>) -> Result<(), Error>;
+        /// Let go of the role's empty buffers.
+        fn shrink(&mut self);
+    }
+}
+use sealed::Dispatch;
+
+impl<R: Role> Connection<R> {
+    /// Feed received bytes. Whole packets are consumed from `buf`; a partial tail is
+    /// left for the next call. On error the connection has already queued a
+    /// DISCONNECT and an `Event::Disconnected`. After the connection has ended, input
+    /// is ignored.
+    pub fn handle_input(
+        &mut self,
+        now: Instant,
+        buf: &mut BytesMut,
+    ) -> Result<(), ConnectionError> {
+        input(self, now, buf)
+    }
+
+    /// Let go of the buffers and queues that are empty now, so a quiet connection
+    /// holds as little memory as possible. Cheap; call it when the connection goes
+    /// quiet (the async adapters do each time it goes idle while no data streams
+    /// in), not per packet: the next busy moment allocates them again.
+    pub fn shrink_buffers(&mut self) {
+        shrink(self)
+    }
 }
 
 /// The loop of `handle_input`, with the role's dispatch.

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use tracing::info;
 
 use super::core::Core;
@@ -27,6 +27,7 @@ pub struct ServerRole {
     upkeep: Upkeep,
 }
 
+#[allow(private_interfaces)] // sealed, see `connection::sealed`
 impl Dispatch for ServerRole {
     fn dispatch(conn: &mut ServerConnection, now: Instant, payload: Bytes) -> Result<(), Error> {
         conn.dispatch(now, payload)
@@ -57,26 +58,6 @@ impl ServerConnection {
                 config,
             },
         })
-    }
-
-    /// Feed received bytes. Whole packets are consumed from `buf`; a partial tail is
-    /// left for the next call. On error the connection has already queued a
-    /// DISCONNECT and an `Event::Disconnected`. After the connection has ended, input
-    /// is ignored.
-    pub fn handle_input(
-        &mut self,
-        now: Instant,
-        buf: &mut BytesMut,
-    ) -> Result<(), ConnectionError> {
-        super::input(self, now, buf)
-    }
-
-    /// Let go of the buffers and queues that are empty now, so a quiet connection
-    /// holds as little memory as possible. Cheap; call it when the connection goes
-    /// quiet (the async adapters do each time it goes idle while no data streams
-    /// in), not per packet: the next busy moment allocates them again.
-    pub fn shrink_buffers(&mut self) {
-        super::shrink(self)
     }
 
     /// The authenticated user, once authentication succeeded.
