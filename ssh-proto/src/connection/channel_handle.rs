@@ -45,7 +45,7 @@ impl Channel<'_> {
     /// Send on a given stream only what goes out as packets at once (the peer's window
     /// and the output high-water mark allow it); nothing is copied into the channel's
     /// send buffer. For callers that keep their own buffer and offer the rest again
-    /// after the next [`ServerConnection::poll_transmit`] or window adjust; an
+    /// after the next [`Connection::poll_transmit`](crate::Connection::poll_transmit) or window adjust; an
     /// `Event::ChannelWritable` follows when less than offered was taken.
     pub fn send_now(&mut self, stream: DataStream, data: &[u8]) -> Result<usize, CommandError> {
         self.send_now_parts(stream, &[data])
