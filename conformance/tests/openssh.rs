@@ -254,3 +254,29 @@ for_each_adapter! {
         assert_eq!(String::from_utf8_lossy(&ok.stdout), "hello\n");
     }
 }
+
+for_each_adapter! {
+    /// Real authorized_keys files hold RSA and ECDSA lines: the server must start and
+    /// let the ed25519 key in (those lines are kept; they cannot verify yet).
+    fn authorized_keys_with_rsa_and_ecdsa_lines_still_serve(adapter: Adapter) {
+        require("ssh-keygen", "openssh-client");
+        let fx = Fixture::new("mixed-keys");
+        let mut lines = String::new();
+        for (kind, bits) in [("rsa", "3072"), ("ecdsa", "256")] {
+            let path = fx.dir.join(format!("other_{kind}"));
+            let ok = Command::new("ssh-keygen")
+                .args(["-q", "-t", kind, "-b", bits, "-N", "", "-C", "other", "-f"])
+                .arg(&path)
+                .status()
+                .expect("ssh-keygen");
+            assert!(ok.success());
+            let public = std::fs::read_to_string(path.with_extension("pub")).expect("public key");
+            lines.push_str(&format!("no-pty {public}"));
+        }
+        let ours = std::fs::read_to_string(fx.dir.join("authorized_keys")).expect("ours");
+        std::fs::write(fx.dir.join("authorized_keys"), lines + &ours).expect("write");
+        let srv = DemoServer::start(adapter, &fx);
+        let out = run(ssh(&srv, &fx, &[]).arg("echo mixed"), None);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "mixed\n", "{out:?}");
+    }
+}

@@ -236,6 +236,14 @@ mod tests {
     use crate::crypto::rng::SeededRng;
 
     #[test]
+    fn authorized_keys_with_rsa_and_ecdsa_lines_parse() {
+        let text = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABgQDD+rVaad0+5FQv8G4AuZte+pYplwPZ5ACXDAdG493e1ztwCYhHELH24Boe7ch/HcsCDVgq2DWCGkWfEGdmi3dkj4IxwV50w/XJqcemjXvtrGC1bjHR2eMRq5xHBim31lZ8zDwkbYUa8Vw2ahtp2y3TEYW5WoNjsOyCcYN8BcMFbGaUfEzPCK3yVy0pH8cjNce9kLtlMYr3BIDEBEkTvRhw6slQKvEk/XCQ57J/C8IzTOEhuW9PxTy16rcxfkCAwxDsnpA3+6PMQLdokBECwqHSp5ybLfiPIlEk/zUEpi/Cm4pJ/LyhGhg74GYz4/tq01om13TesW0EZoix5QvXJBhSaUuRUuOOX93XpeaI17nYEKXFKMEpVEVkFvOqlYEU7nI4Z1TcZkKb/iUR+HQXiaLtpUvigvm4MuGO7BC3CD87sejN79wLp6FwvBze6j2Do965bUwVwOAXXKUSU4jkJQ/gxRY3TOMziPpnGTW0hGu18XKq1ad43pDYL95AnYQy/jE= rsa@test\n# a comment\n\nno-pty ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBC8O5izGgDomtp5WrZYYcNIQM0WagNA0OHaAxNd/19pvBc/xRkhc554A6xZkFk5QqLouIMsjwafbX5R6dlrk97I= ec@test\n";
+        let keys = parse_authorized_keys(text).expect("RSA and ECDSA lines must not fail the file");
+        let algs: Vec<&str> = keys.iter().map(|k| k.algorithm()).collect();
+        assert_eq!(algs, ["ssh-rsa", "ecdsa-sha2-nistp256"]);
+    }
+
+    #[test]
     fn sign_verify_and_openssh_round_trip() {
         let k = PrivateKey::generate_ed25519(&SeededRng::new(7)).unwrap();
         let sig = k.sign("ssh-ed25519", b"msg").unwrap();
