@@ -280,3 +280,46 @@ for_each_adapter! {
         assert_eq!(String::from_utf8_lossy(&out.stdout), "mixed\n", "{out:?}");
     }
 }
+
+/// A fixture whose only user key is a fresh RSA key of `bits` made by ssh-keygen.
+fn rsa_fixture(name: &str, bits: &str) -> Fixture {
+    require("ssh-keygen", "openssh-client");
+    let mut fx = Fixture::new(name);
+    let path = fx.dir.join("id_rsa");
+    let ok = Command::new("ssh-keygen")
+        .args([
+            "-q", "-t", "rsa", "-b", bits, "-N", "", "-C", "rsa user", "-f",
+        ])
+        .arg(&path)
+        .status()
+        .expect("ssh-keygen");
+    assert!(ok.success());
+    let public = std::fs::read_to_string(path.with_extension("pub")).expect("public key");
+    std::fs::write(fx.dir.join("authorized_keys"), public).expect("authorized_keys");
+    fx.user_key = path;
+    fx
+}
+
+for_each_adapter! {
+    /// RSA user keys verify with rsa-sha2-512 (OpenSSH's first choice) and rsa-sha2-256.
+    fn rsa_user_keys_log_in_with_both_sha2_signatures(adapter: Adapter) {
+        let fx = rsa_fixture("rsa", "3072");
+        let srv = DemoServer::start(adapter, &fx);
+        for alg in ["rsa-sha2-512", "rsa-sha2-256"] {
+            let opt = format!("PubkeyAcceptedAlgorithms={alg}");
+            let out = run(ssh(&srv, &fx, &["-o", &opt]).arg("echo rsa"), None);
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "rsa\n", "{alg}: {out:?}");
+        }
+    }
+}
+
+for_each_adapter! {
+    /// RSA keys under 2048 bits are refused (the login fails, the server goes on).
+    fn rsa_keys_under_2048_bits_are_refused(adapter: Adapter) {
+        let fx = rsa_fixture("rsa1024", "1024");
+        let srv = DemoServer::start(adapter, &fx);
+        let out = run(ssh(&srv, &fx, &[]).arg("echo no"), None);
+        assert_ne!(out.status.code(), Some(0), "{out:?}");
+        assert!(out.stdout.is_empty(), "{out:?}");
+    }
+}

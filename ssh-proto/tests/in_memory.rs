@@ -19,7 +19,13 @@ fn login_exec_output_exit_status_and_close() {
     assert!(n.strict_kex, "strict kex is on by default on both sides");
     assert_eq!(
         p.client.server_sig_algs(),
-        Some(&["ssh-ed25519".to_string()][..])
+        Some(
+            &[
+                "ssh-ed25519".to_string(),
+                "rsa-sha2-512".to_string(),
+                "rsa-sha2-256".to_string()
+            ][..]
+        )
     );
     let (cid, sid) = open_exec(&mut p, "echo hello");
     {

@@ -6,20 +6,28 @@ use bytes::{Bytes, BytesMut};
 
 use crate::crypto::hash::HashAlg;
 use crate::crypto::rng::Rng;
-use crate::crypto::sign::{verify_ed25519, Ed25519Signer};
+use crate::crypto::sign::{verify_ed25519, verify_rsa, Ed25519Signer, RsaHash};
 use crate::error::{ConfigError, DecodeError};
 use crate::secret::SecretBytes;
 use crate::wire::{Reader, Writer};
 
 /// Signature algorithms the core can verify for publickey authentication (listed in
 /// server-sig-algs).
-pub(crate) const VERIFIABLE_SIGNATURE_ALGORITHMS: &[&str] = &["ssh-ed25519"];
+pub(crate) const VERIFIABLE_SIGNATURE_ALGORITHMS: &[&str] =
+    &["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"];
 
 /// A public key as sent on the wire, parsed where we know its algorithm.
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub enum PublicKey {
     /// ssh-ed25519
     Ed25519([u8; 32]),
+    /// ssh-rsa: verified with rsa-sha2-512 or rsa-sha2-256 (moduli of 2048 bits and up).
+    Rsa {
+        /// The public exponent, big-endian without leading zeros.
+        e: Bytes,
+        /// The modulus, big-endian without leading zeros.
+        n: Bytes,
+    },
     /// A key of an algorithm this build cannot verify, kept as its blob.
     Other {
         /// The key's algorithm name.
@@ -43,6 +51,20 @@ impl PublicKey {
                     .map_err(|_| DecodeError::Invalid("ed25519 key is not 32 bytes"))?;
                 Ok(PublicKey::Ed25519(k))
             }
+            "ssh-rsa" => {
+                let e = strip_zeros(r.mpint_positive()?);
+                let n = strip_zeros(r.mpint_positive()?);
+                r.finish()?;
+                if e.is_empty() || n.is_empty() {
+                    return Err(DecodeError::Invalid(
+                        "RSA key with a zero exponent or modulus",
+                    ));
+                }
+                Ok(PublicKey::Rsa {
+                    e: Bytes::copy_from_slice(e),
+                    n: Bytes::copy_from_slice(n),
+                })
+            }
             other => Ok(PublicKey::Other {
                 algorithm: other.to_owned(),
                 blob: Bytes::copy_from_slice(blob),
@@ -64,6 +86,7 @@ impl PublicKey {
     pub fn algorithm(&self) -> &str {
         match self {
             PublicKey::Ed25519(_) => "ssh-ed25519",
+            PublicKey::Rsa { .. } => "ssh-rsa",
             PublicKey::Other { algorithm, .. } => algorithm,
         }
     }
@@ -74,6 +97,14 @@ impl PublicKey {
             PublicKey::Ed25519(k) => {
                 let mut b = BytesMut::with_capacity(51);
                 Writer::new(&mut b).utf8("ssh-ed25519").string(k);
+                b.freeze()
+            }
+            PublicKey::Rsa { e, n } => {
+                let mut b = BytesMut::with_capacity(20 + e.len() + n.len());
+                Writer::new(&mut b)
+                    .utf8("ssh-rsa")
+                    .mpint_unsigned(e)
+                    .mpint_unsigned(n);
                 b.freeze()
             }
             PublicKey::Other { blob, .. } => blob.clone(),
@@ -90,6 +121,7 @@ impl PublicKey {
     pub fn signature_algorithms(&self) -> &'static [&'static str] {
         match self {
             PublicKey::Ed25519(_) => &["ssh-ed25519"],
+            PublicKey::Rsa { .. } => &["rsa-sha2-512", "rsa-sha2-256"],
             PublicKey::Other { .. } => &[],
         }
     }
@@ -106,6 +138,11 @@ impl PublicKey {
         }
         match self {
             PublicKey::Ed25519(k) if alg == "ssh-ed25519" => verify_ed25519(k, message, sig),
+            PublicKey::Rsa { e, n } => match alg {
+                "rsa-sha2-512" => verify_rsa(n, e, RsaHash::Sha512, message, sig),
+                "rsa-sha2-256" => verify_rsa(n, e, RsaHash::Sha256, message, sig),
+                _ => false,
+            },
             _ => false,
         }
     }
@@ -216,6 +253,14 @@ pub fn parse_authorized_keys(text: &str) -> Result<Vec<PublicKey>, ConfigError> 
     Ok(keys)
 }
 
+/// A big-endian magnitude without its leading zero bytes.
+fn strip_zeros(mut b: &[u8]) -> &[u8] {
+    while let [0, rest @ ..] = b {
+        b = rest;
+    }
+    b
+}
+
 fn base64_nopad(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len() * 4 / 3 + 3);
@@ -241,6 +286,8 @@ mod tests {
         let keys = parse_authorized_keys(text).expect("RSA and ECDSA lines must not fail the file");
         let algs: Vec<&str> = keys.iter().map(|k| k.algorithm()).collect();
         assert_eq!(algs, ["ssh-rsa", "ecdsa-sha2-nistp256"]);
+        assert!(matches!(keys[0], PublicKey::Rsa { .. }));
+        assert_eq!(PublicKey::from_blob(&keys[0].to_blob()).unwrap(), keys[0]);
     }
 
     #[test]
