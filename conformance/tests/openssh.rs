@@ -283,13 +283,16 @@ for_each_adapter! {
 
 /// A fixture whose only user key is a fresh RSA key of `bits` made by ssh-keygen.
 fn rsa_fixture(name: &str, bits: &str) -> Fixture {
+    keygen_fixture(name, "rsa", bits)
+}
+
+/// A fixture whose only user key is a fresh `kind` key of `bits` made by ssh-keygen.
+fn keygen_fixture(name: &str, kind: &str, bits: &str) -> Fixture {
     require("ssh-keygen", "openssh-client");
     let mut fx = Fixture::new(name);
-    let path = fx.dir.join("id_rsa");
+    let path = fx.dir.join(format!("id_{kind}"));
     let ok = Command::new("ssh-keygen")
-        .args([
-            "-q", "-t", "rsa", "-b", bits, "-N", "", "-C", "rsa user", "-f",
-        ])
+        .args(["-q", "-t", kind, "-b", bits, "-N", "", "-C", "user", "-f"])
         .arg(&path)
         .status()
         .expect("ssh-keygen");
@@ -321,5 +324,17 @@ for_each_adapter! {
         let out = run(ssh(&srv, &fx, &[]).arg("echo no"), None);
         assert_ne!(out.status.code(), Some(0), "{out:?}");
         assert!(out.stdout.is_empty(), "{out:?}");
+    }
+}
+
+for_each_adapter! {
+    /// ECDSA user keys on each NIST curve log in with the real OpenSSH client.
+    fn ecdsa_user_keys_log_in_on_every_curve(adapter: Adapter) {
+        for bits in ["256", "384", "521"] {
+            let fx = keygen_fixture(&format!("ecdsa{bits}"), "ecdsa", bits);
+            let srv = DemoServer::start(adapter, &fx);
+            let out = run(ssh(&srv, &fx, &[]).arg("echo ecdsa"), None);
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "ecdsa\n", "P-{bits}: {out:?}");
+        }
     }
 }

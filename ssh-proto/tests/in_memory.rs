@@ -21,10 +21,14 @@ fn login_exec_output_exit_status_and_close() {
         p.client.server_sig_algs(),
         Some(
             &[
-                "ssh-ed25519".to_string(),
-                "rsa-sha2-512".to_string(),
-                "rsa-sha2-256".to_string()
-            ][..]
+                "ssh-ed25519",
+                "ecdsa-sha2-nistp256",
+                "ecdsa-sha2-nistp384",
+                "ecdsa-sha2-nistp521",
+                "rsa-sha2-512",
+                "rsa-sha2-256"
+            ]
+            .map(String::from)[..]
         )
     );
     let (cid, sid) = open_exec(&mut p, "echo hello");

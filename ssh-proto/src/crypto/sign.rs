@@ -1,5 +1,6 @@
 //! Signatures through aws-lc-rs: Ed25519 signing keys and verification, RSA
-//! (PKCS#1 v1.5 with SHA-256 or SHA-512, moduli of 2048 to 8192 bits) verification.
+//! (PKCS#1 v1.5 with SHA-256 or SHA-512, moduli of 2048 to 8192 bits) and ECDSA
+//! (NIST P-256, P-384, P-521) verification.
 
 use aws_lc_rs::signature::{self, KeyPair as _};
 
@@ -54,11 +55,78 @@ pub(crate) fn verify_rsa(n: &[u8], e: &[u8], hash: RsaHash, message: &[u8], sig:
         .is_ok()
 }
 
+/// A NIST curve of the ecdsa-sha2-* key types, each with its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum EcdsaCurve {
+    P256,
+    P384,
+    P521,
+}
+
+impl EcdsaCurve {
+    /// Bytes in a scalar (r and s of a signature).
+    pub(crate) fn scalar_len(self) -> usize {
+        match self {
+            EcdsaCurve::P256 => 32,
+            EcdsaCurve::P384 => 48,
+            EcdsaCurve::P521 => 66,
+        }
+    }
+}
+
+/// Whether (`r`, `s`) (big-endian magnitudes) is a valid ECDSA signature of `message`
+/// by the uncompressed point `public` on `curve`.
+pub(crate) fn verify_ecdsa(
+    curve: EcdsaCurve,
+    public: &[u8],
+    message: &[u8],
+    r: &[u8],
+    s: &[u8],
+) -> bool {
+    let n = curve.scalar_len();
+    if r.len() > n || s.len() > n {
+        return false;
+    }
+    let mut fixed = vec![0u8; 2 * n];
+    fixed[n - r.len()..n].copy_from_slice(r);
+    fixed[2 * n - s.len()..].copy_from_slice(s);
+    let alg = match curve {
+        EcdsaCurve::P256 => &signature::ECDSA_P256_SHA256_FIXED,
+        EcdsaCurve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
+        EcdsaCurve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
+    };
+    signature::UnparsedPublicKey::new(alg, public)
+        .verify(message, &fixed)
+        .is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use aws_lc_rs::rsa::KeySize;
     use aws_lc_rs::signature::RsaKeyPair;
+
+    #[test]
+    fn ecdsa_signatures_verify_on_each_curve() {
+        use aws_lc_rs::signature::{
+            EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+            ECDSA_P521_SHA512_FIXED_SIGNING,
+        };
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        for (curve, alg) in [
+            (EcdsaCurve::P256, &ECDSA_P256_SHA256_FIXED_SIGNING),
+            (EcdsaCurve::P384, &ECDSA_P384_SHA384_FIXED_SIGNING),
+            (EcdsaCurve::P521, &ECDSA_P521_SHA512_FIXED_SIGNING),
+        ] {
+            let pair = EcdsaKeyPair::generate(alg).unwrap();
+            let sig = pair.sign(&rng, b"msg").unwrap();
+            let (r, s) = sig.as_ref().split_at(curve.scalar_len());
+            let public = pair.public_key().as_ref();
+            assert!(verify_ecdsa(curve, public, b"msg", r, s), "{curve:?}");
+            assert!(!verify_ecdsa(curve, public, b"other", r, s), "{curve:?}");
+            assert!(!verify_ecdsa(curve, public, b"msg", s, r), "{curve:?}");
+        }
+    }
 
     #[test]
     fn rsa_signatures_verify_by_hash_and_small_keys_are_refused() {

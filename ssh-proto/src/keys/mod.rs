@@ -6,15 +6,23 @@ use bytes::{Bytes, BytesMut};
 
 use crate::crypto::hash::HashAlg;
 use crate::crypto::rng::Rng;
-use crate::crypto::sign::{verify_ed25519, verify_rsa, Ed25519Signer, RsaHash};
+use crate::crypto::sign::{
+    verify_ecdsa, verify_ed25519, verify_rsa, EcdsaCurve, Ed25519Signer, RsaHash,
+};
 use crate::error::{ConfigError, DecodeError};
 use crate::secret::SecretBytes;
 use crate::wire::{Reader, Writer};
 
 /// Signature algorithms the core can verify for publickey authentication (listed in
 /// server-sig-algs).
-pub(crate) const VERIFIABLE_SIGNATURE_ALGORITHMS: &[&str] =
-    &["ssh-ed25519", "rsa-sha2-512", "rsa-sha2-256"];
+pub(crate) const VERIFIABLE_SIGNATURE_ALGORITHMS: &[&str] = &[
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "rsa-sha2-512",
+    "rsa-sha2-256",
+];
 
 /// A public key as sent on the wire, parsed where we know its algorithm.
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -27,6 +35,13 @@ pub enum PublicKey {
         e: Bytes,
         /// The modulus, big-endian without leading zeros.
         n: Bytes,
+    },
+    /// ecdsa-sha2-nistp256, -nistp384, -nistp521.
+    Ecdsa {
+        /// The curve's SSH name (`nistp256`, `nistp384`, `nistp521`).
+        curve: &'static str,
+        /// The public point, uncompressed (0x04, x, y).
+        point: Bytes,
     },
     /// A key of an algorithm this build cannot verify, kept as its blob.
     Other {
@@ -50,6 +65,23 @@ impl PublicKey {
                     .try_into()
                     .map_err(|_| DecodeError::Invalid("ed25519 key is not 32 bytes"))?;
                 Ok(PublicKey::Ed25519(k))
+            }
+            "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521" => {
+                let curve = r.utf8()?;
+                let point = r.string()?;
+                r.finish()?;
+                let (name, len) = match alg {
+                    "ecdsa-sha2-nistp256" => ("nistp256", 65),
+                    "ecdsa-sha2-nistp384" => ("nistp384", 97),
+                    _ => ("nistp521", 133),
+                };
+                if curve != name || point.len() != len || point[0] != 4 {
+                    return Err(DecodeError::Invalid("ECDSA key of the wrong form"));
+                }
+                Ok(PublicKey::Ecdsa {
+                    curve: name,
+                    point: Bytes::copy_from_slice(point),
+                })
             }
             "ssh-rsa" => {
                 let e = strip_zeros(r.mpint_positive()?);
@@ -87,6 +119,7 @@ impl PublicKey {
         match self {
             PublicKey::Ed25519(_) => "ssh-ed25519",
             PublicKey::Rsa { .. } => "ssh-rsa",
+            PublicKey::Ecdsa { curve, .. } => ecdsa_algorithm(curve),
             PublicKey::Other { algorithm, .. } => algorithm,
         }
     }
@@ -107,6 +140,14 @@ impl PublicKey {
                     .mpint_unsigned(n);
                 b.freeze()
             }
+            PublicKey::Ecdsa { curve, point } => {
+                let mut b = BytesMut::with_capacity(40 + point.len());
+                Writer::new(&mut b)
+                    .utf8(ecdsa_algorithm(curve))
+                    .utf8(curve)
+                    .string(point);
+                b.freeze()
+            }
             PublicKey::Other { blob, .. } => blob.clone(),
         }
     }
@@ -122,6 +163,13 @@ impl PublicKey {
         match self {
             PublicKey::Ed25519(_) => &["ssh-ed25519"],
             PublicKey::Rsa { .. } => &["rsa-sha2-512", "rsa-sha2-256"],
+            PublicKey::Ecdsa {
+                curve: "nistp256", ..
+            } => &["ecdsa-sha2-nistp256"],
+            PublicKey::Ecdsa {
+                curve: "nistp384", ..
+            } => &["ecdsa-sha2-nistp384"],
+            PublicKey::Ecdsa { .. } => &["ecdsa-sha2-nistp521"],
             PublicKey::Other { .. } => &[],
         }
     }
@@ -143,6 +191,20 @@ impl PublicKey {
                 "rsa-sha2-256" => verify_rsa(n, e, RsaHash::Sha256, message, sig),
                 _ => false,
             },
+            PublicKey::Ecdsa { curve, point } if alg == ecdsa_algorithm(curve) => {
+                // The signature is string(mpint r, mpint s).
+                let mut rs = Reader::new(sig);
+                let (Ok(r_), Ok(s_)) = (rs.mpint_positive(), rs.mpint_positive()) else {
+                    return false;
+                };
+                let c = match *curve {
+                    "nistp256" => EcdsaCurve::P256,
+                    "nistp384" => EcdsaCurve::P384,
+                    _ => EcdsaCurve::P521,
+                };
+                rs.finish().is_ok()
+                    && verify_ecdsa(c, point, message, strip_zeros(r_), strip_zeros(s_))
+            }
             _ => false,
         }
     }
@@ -253,6 +315,15 @@ pub fn parse_authorized_keys(text: &str) -> Result<Vec<PublicKey>, ConfigError> 
     Ok(keys)
 }
 
+/// The key algorithm of an ECDSA curve's SSH name.
+fn ecdsa_algorithm(curve: &str) -> &'static str {
+    match curve {
+        "nistp256" => "ecdsa-sha2-nistp256",
+        "nistp384" => "ecdsa-sha2-nistp384",
+        _ => "ecdsa-sha2-nistp521",
+    }
+}
+
 /// A big-endian magnitude without its leading zero bytes.
 fn strip_zeros(mut b: &[u8]) -> &[u8] {
     while let [0, rest @ ..] = b {
@@ -287,6 +358,14 @@ mod tests {
         let algs: Vec<&str> = keys.iter().map(|k| k.algorithm()).collect();
         assert_eq!(algs, ["ssh-rsa", "ecdsa-sha2-nistp256"]);
         assert!(matches!(keys[0], PublicKey::Rsa { .. }));
+        assert!(matches!(
+            keys[1],
+            PublicKey::Ecdsa {
+                curve: "nistp256",
+                ..
+            }
+        ));
+        assert_eq!(PublicKey::from_blob(&keys[1].to_blob()).unwrap(), keys[1]);
         assert_eq!(PublicKey::from_blob(&keys[0].to_blob()).unwrap(), keys[0]);
     }
 
