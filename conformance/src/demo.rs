@@ -9,8 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ssh_proto::{
-    AuthDecision, AuthMethod, AuthRequest, ChannelRequest, PrivateKey, PtyRequest, PublicKey,
-    ServerConfig, SystemRng,
+    AuthDecision, AuthMethod, AuthRequest, ChannelRequest, KeyKind, PrivateKey, PtyRequest,
+    PublicKey, ServerConfig, SystemRng,
 };
 use ssh_server::ChannelControl;
 use ssh_server::{IpFamily, ServerOptions};
@@ -31,8 +31,14 @@ pub struct DemoArgs {
     pub listen: SocketAddr,
     /// --family 4|6|both.
     pub family: Option<IpFamily>,
-    /// --host-key FILE (created when missing).
-    pub host_key: String,
+    /// --host-key FILE (repeatable; a missing file is created, its type taken from the
+    /// name: `rsa` gives RSA 3072, `ecdsa` P-256, anything else ed25519). Without any:
+    /// demo_host_ed25519_key, demo_host_ecdsa_key and demo_host_rsa_key.
+    pub host_keys: Vec<String>,
+    /// --min-rsa-bits N: smallest RSA user key accepted (default 2048).
+    pub min_rsa_bits: Option<u32>,
+    /// --allow-ssh-rsa: accept SHA-1 ssh-rsa user-key signatures.
+    pub allow_ssh_rsa: bool,
     /// --authorized-keys FILE (repeatable).
     pub keys: Vec<PublicKey>,
     /// --password USER:PASSWORD (repeatable).
@@ -59,7 +65,8 @@ pub struct DemoArgs {
 
 fn usage(name: &str) -> ! {
     eprintln!(
-        "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE] [--authorized-keys FILE]... \
+        "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE]... [--authorized-keys FILE]... \
+         [--min-rsa-bits N] [--allow-ssh-rsa] \
          [--password USER:PASSWORD]... [--idle-timeout SECS] [--auth-timeout SECS] [--keepalive SECS:COUNT] \
          [--max-connections N] [--allow PATTERN]... [--block PATTERN]... [--log-level 0-3] [--no-mask] [--kex NAME,...]"
     );
@@ -72,7 +79,9 @@ impl DemoArgs {
         let mut a = DemoArgs {
             listen: "127.0.0.1:2222".parse()?,
             family: None,
-            host_key: "demo_host_ed25519_key".into(),
+            host_keys: Vec::new(),
+            min_rsa_bits: None,
+            allow_ssh_rsa: false,
             keys: Vec::new(),
             passwords: HashMap::new(),
             idle_timeout: None,
@@ -100,7 +109,9 @@ impl DemoArgs {
                         _ => usage(name),
                     })
                 }
-                "--host-key" => a.host_key = val(),
+                "--host-key" => a.host_keys.push(val()),
+                "--min-rsa-bits" => a.min_rsa_bits = Some(val().parse()?),
+                "--allow-ssh-rsa" => a.allow_ssh_rsa = true,
                 "--authorized-keys" => {
                     let path = val();
                     match std::fs::read_to_string(&path) {
@@ -151,16 +162,32 @@ impl DemoArgs {
                 _ => usage(name),
             }
         }
+        if a.host_keys.is_empty() {
+            a.host_keys = ["ed25519", "ecdsa", "rsa"]
+                .iter()
+                .map(|t| format!("demo_host_{t}_key"))
+                .collect();
+        }
         Ok(a)
     }
 
-    /// The protocol configuration: the host key and the timers asked for.
+    /// The protocol configuration: the host keys, the user-key policy and the timers
+    /// asked for.
     pub fn server_config(&self) -> Result<Arc<ServerConfig>, BoxError> {
-        let key = load_or_create_host_key(&self.host_key)?;
-        tracing::info!(fingerprint = %key.public_key().fingerprint(), "host key");
-        let mut b = ServerConfig::builder()
-            .host_key(key)
-            .idle_timeout(self.idle_timeout);
+        let mut b = ServerConfig::builder().idle_timeout(self.idle_timeout);
+        for path in &self.host_keys {
+            let key = load_or_create_host_key(path)?;
+            tracing::info!(%path, algorithm = key.public_key().algorithm(), fingerprint = %key.public_key().fingerprint(), "host key");
+            b = b.host_key(key);
+        }
+        let mut policy = ssh_proto::KeyPolicy::default();
+        if self.allow_ssh_rsa {
+            policy = policy.with_ssh_rsa();
+        }
+        if let Some(bits) = self.min_rsa_bits {
+            policy.min_rsa_bits = bits;
+        }
+        b = b.user_keys(policy);
         if let Some(t) = self.auth_timeout {
             b = b.auth_timeout(Some(t));
         }
@@ -348,19 +375,32 @@ pub fn report_exit(control: &ChannelControl, status: std::io::Result<std::proces
     control.close();
 }
 
-/// Read the host key, or create and save a new ed25519 key.
+/// Read a host key file (any supported format), or create and save a new key whose
+/// type the file name gives (`rsa`: RSA 3072, `ecdsa`: P-256, otherwise ed25519), as
+/// `ssh-keygen -A` does.
 pub fn load_or_create_host_key(path: &str) -> Result<PrivateKey, BoxError> {
     match std::fs::read_to_string(path) {
-        Ok(pem) => Ok(PrivateKey::from_openssh(&pem)?),
+        Ok(pem) => PrivateKey::from_key_file(&pem, None).map_err(|e| format!("{path}: {e}").into()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = PrivateKey::generate_ed25519(&SystemRng)?;
+            let name = std::path::Path::new(path)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let kind = if name.contains("rsa") {
+                KeyKind::Rsa(3072)
+            } else if name.contains("ecdsa") {
+                KeyKind::EcdsaP256
+            } else {
+                KeyKind::Ed25519
+            };
+            let key = PrivateKey::generate(kind, &SystemRng)?;
             let mut f = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
                 .open(path)?;
             std::io::Write::write_all(&mut f, key.to_openssh("demo host key")?.as_bytes())?;
-            tracing::info!(%path, "generated a host key");
+            tracing::info!(%path, kind = %kind.short_name(), "generated a host key");
             Ok(key)
         }
         Err(e) => Err(e.into()),

@@ -184,13 +184,26 @@ impl DemoServer {
         Self::start_with(adapter, fx, &[])
     }
 
-    /// Start a demo server with extra options (later `--listen` wins).
+    /// Start a demo server with extra options (later `--listen` wins) and the
+    /// fixture's one ed25519 host key.
     pub fn start_with(adapter: Adapter, fx: &Fixture, extra: &[&str]) -> DemoServer {
-        let mut child = Command::new(demo_server_binary(adapter))
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .arg("--host-key")
-            .arg(fx.dir.join("host_key"))
+        Self::start_with_host_keys(adapter, fx, &[fx.dir.join("host_key")], extra)
+    }
+
+    /// Start a demo server with these host key files (each created when missing, its
+    /// type from its name: `rsa`, `ecdsa`, else ed25519) and extra options.
+    pub fn start_with_host_keys(
+        adapter: Adapter,
+        fx: &Fixture,
+        host_keys: &[PathBuf],
+        extra: &[&str],
+    ) -> DemoServer {
+        let mut cmd = Command::new(demo_server_binary(adapter));
+        cmd.args(["--listen", "127.0.0.1:0"]).args(extra);
+        for k in host_keys {
+            cmd.arg("--host-key").arg(k);
+        }
+        let mut child = cmd
             .arg("--authorized-keys")
             .arg(fx.dir.join("authorized_keys"))
             .args(["--password", "demo:demo"])

@@ -304,15 +304,37 @@ fn keygen_fixture(name: &str, kind: &str, bits: &str) -> Fixture {
 }
 
 for_each_adapter! {
-    /// RSA user keys verify with rsa-sha2-512 (OpenSSH's first choice) and rsa-sha2-256.
+    /// RSA user keys of 2048, 3072 and 4096 bits verify with rsa-sha2-512 (OpenSSH's
+    /// first choice) and rsa-sha2-256; SHA-1 ssh-rsa only when the server allows it.
     fn rsa_user_keys_log_in_with_both_sha2_signatures(adapter: Adapter) {
-        let fx = rsa_fixture("rsa", "3072");
-        let srv = DemoServer::start(adapter, &fx);
-        for alg in ["rsa-sha2-512", "rsa-sha2-256"] {
-            let opt = format!("PubkeyAcceptedAlgorithms={alg}");
-            let out = run(ssh(&srv, &fx, &["-o", &opt]).arg("echo rsa"), None);
-            assert_eq!(String::from_utf8_lossy(&out.stdout), "rsa\n", "{alg}: {out:?}");
+        for bits in ["2048", "3072", "4096"] {
+            let fx = rsa_fixture(&format!("rsa{bits}"), bits);
+            let srv = DemoServer::start(adapter, &fx);
+            for alg in ["rsa-sha2-512", "rsa-sha2-256"] {
+                let opt = format!("PubkeyAcceptedAlgorithms={alg}");
+                let out = run(ssh(&srv, &fx, &["-o", &opt]).arg("echo rsa"), None);
+                assert_eq!(String::from_utf8_lossy(&out.stdout), "rsa\n", "{bits} {alg}: {out:?}");
+            }
+            let sha1 = ["-o", "PubkeyAcceptedAlgorithms=ssh-rsa"];
+            let out = run(ssh(&srv, &fx, &sha1).arg("echo rsa"), None);
+            assert!(out.stdout.is_empty(), "ssh-rsa is off by default: {out:?}");
         }
+        let fx = rsa_fixture("rsa-sha1", "2048");
+        let srv = DemoServer::start_with(adapter, &fx, &["--allow-ssh-rsa"]);
+        let sha1 = ["-o", "PubkeyAcceptedAlgorithms=ssh-rsa"];
+        let out = run(ssh(&srv, &fx, &sha1).arg("echo sha1"), None);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "sha1\n", "{out:?}");
+    }
+}
+
+for_each_adapter! {
+    /// The RSA minimum is the application's: at 3072 a 2048-bit key is refused.
+    fn a_raised_rsa_minimum_refuses_smaller_keys(adapter: Adapter) {
+        let fx = rsa_fixture("rsa-min", "2048");
+        let srv = DemoServer::start_with(adapter, &fx, &["--min-rsa-bits", "3072"]);
+        let out = run(ssh(&srv, &fx, &[]).arg("echo no"), None);
+        assert!(out.stdout.is_empty(), "{out:?}");
+        assert_ne!(out.status.code(), Some(0), "{out:?}");
     }
 }
 

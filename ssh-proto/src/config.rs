@@ -143,13 +143,88 @@ impl std::fmt::Debug for TransportConfig {
     }
 }
 
+/// Which signatures one side accepts from the other's keys: the signature algorithms,
+/// in preference order, and the smallest RSA modulus (reference:
+/// SSHPubKeyAuthSigAlgorithms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPolicy {
+    /// Accepted signature algorithms, most preferred first. Default: ssh-ed25519,
+    /// ecdsa-sha2-nistp256/384/521, rsa-sha2-512, rsa-sha2-256; `ssh-rsa` (SHA-1) may be
+    /// added for old clients.
+    pub signature_algorithms: Vec<String>,
+    /// RSA keys with fewer modulus bits are refused; default 2048, at least 1024.
+    pub min_rsa_bits: u32,
+}
+
+impl Default for KeyPolicy {
+    fn default() -> Self {
+        KeyPolicy {
+            signature_algorithms: crate::keys::VERIFIABLE_SIGNATURE_ALGORITHMS
+                .iter()
+                .filter(|a| **a != "ssh-rsa")
+                .map(|a| a.to_string())
+                .collect(),
+            min_rsa_bits: 2048,
+        }
+    }
+}
+
+impl KeyPolicy {
+    /// The default policy with `ssh-rsa` (SHA-1 signatures) accepted as well, last.
+    pub fn with_ssh_rsa(mut self) -> Self {
+        if !self.signature_algorithms.iter().any(|a| a == "ssh-rsa") {
+            self.signature_algorithms.push("ssh-rsa".into());
+        }
+        self
+    }
+
+    /// Why a signature of `alg` by `key` is not accepted (None: it is).
+    pub fn refusal(&self, key: &PublicKey, alg: &str) -> Option<String> {
+        if !key.signature_algorithms().contains(&alg) {
+            return Some(format!(
+                "{} keys do not make {alg} signatures",
+                key.algorithm()
+            ));
+        }
+        if !self.signature_algorithms.iter().any(|a| a == alg) {
+            return Some(format!("signature algorithm {alg} is not allowed"));
+        }
+        match key.rsa_bits() {
+            Some(bits) if bits < self.min_rsa_bits => Some(format!(
+                "RSA key of {bits} bits is below the {}-bit minimum",
+                self.min_rsa_bits
+            )),
+            _ => None,
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.min_rsa_bits < 1024 {
+            return Err(ConfigError("min_rsa_bits must be at least 1024"));
+        }
+        if self
+            .signature_algorithms
+            .iter()
+            .any(|a| !crate::keys::VERIFIABLE_SIGNATURE_ALGORITHMS.contains(&a.as_str()))
+        {
+            return Err(ConfigError(
+                "a signature algorithm in the key policy is not supported",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Server configuration. Build with [`ServerConfig::builder`].
 #[derive(Debug)]
 pub struct ServerConfig {
     /// Transport settings.
     pub transport: TransportConfig,
-    /// Host keys, one per algorithm.
+    /// Host keys, one per algorithm; the negotiated host key algorithm picks the key.
     pub host_keys: Vec<PrivateKey>,
+    /// Which user-key signatures publickey authentication accepts; also what
+    /// server-sig-algs announces.
+    pub user_keys: KeyPolicy,
     /// Time allowed from connect to successful authentication (LoginGraceTime), default 120 s.
     pub auth_timeout: Option<Duration>,
     /// Methods listed in USERAUTH_FAILURE when the application does not say otherwise.
@@ -186,6 +261,7 @@ impl ServerConfig {
             config: ServerConfig {
                 transport: TransportConfig::default(),
                 host_keys: Vec::new(),
+                user_keys: KeyPolicy::default(),
                 auth_timeout: Some(Duration::from_secs(120)),
                 auth_methods: vec!["publickey".into(), "password".into()],
                 auth_banner: None,
@@ -207,6 +283,12 @@ impl ServerConfigBuilder {
     /// Add a host key.
     pub fn host_key(mut self, key: PrivateKey) -> Self {
         self.config.host_keys.push(key);
+        self
+    }
+
+    /// Set which user-key signatures are accepted (algorithms, RSA minimum).
+    pub fn user_keys(mut self, p: KeyPolicy) -> Self {
+        self.config.user_keys = p;
         self
     }
 
@@ -299,6 +381,7 @@ impl ServerConfigBuilder {
         if c.host_keys.is_empty() {
             return Err(ConfigError("a server needs at least one host key"));
         }
+        c.user_keys.validate()?;
         validate(&c.transport)?;
         Ok(self.config)
     }
@@ -322,6 +405,8 @@ pub struct ClientConfig {
     pub host_key_policy: HostKeyPolicy,
     /// Host key signature algorithms we accept, most preferred first.
     pub host_key_algorithms: Vec<String>,
+    /// RSA host keys with fewer modulus bits are refused; default 2048.
+    pub host_key_min_rsa_bits: u32,
 }
 
 impl Default for ClientConfig {
@@ -329,7 +414,18 @@ impl Default for ClientConfig {
         ClientConfig {
             transport: TransportConfig::default(),
             host_key_policy: HostKeyPolicy::AcceptAny,
-            host_key_algorithms: vec!["ssh-ed25519".into()],
+            host_key_algorithms: [
+                "ssh-ed25519",
+                "ecdsa-sha2-nistp256",
+                "ecdsa-sha2-nistp384",
+                "ecdsa-sha2-nistp521",
+                "rsa-sha2-512",
+                "rsa-sha2-256",
+            ]
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+            host_key_min_rsa_bits: 2048,
         }
     }
 }
@@ -362,4 +458,48 @@ pub(crate) fn validate(t: &TransportConfig) -> Result<(), ConfigError> {
         return Err(ConfigError("window and output limits are inconsistent"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+
+    #[test]
+    fn key_policy_refuses_small_rsa_keys_and_unlisted_algorithms() {
+        let rsa = |bits: usize| PublicKey::Rsa {
+            e: Bytes::from_static(&[1, 0, 1]),
+            n: Bytes::from(vec![0xc5u8; bits / 8]),
+        };
+        let p = KeyPolicy::default();
+        assert_eq!(p.refusal(&rsa(2048), "rsa-sha2-512"), None);
+        assert_eq!(
+            p.refusal(&rsa(1024), "rsa-sha2-512").unwrap(),
+            "RSA key of 1024 bits is below the 2048-bit minimum"
+        );
+        assert!(p.refusal(&rsa(2048), "ssh-rsa").is_some());
+        assert_eq!(
+            p.clone().with_ssh_rsa().refusal(&rsa(2048), "ssh-rsa"),
+            None
+        );
+        assert!(p
+            .refusal(&PublicKey::Ed25519([0; 32]), "rsa-sha2-512")
+            .is_some());
+        let only_ed = KeyPolicy {
+            signature_algorithms: vec!["ssh-ed25519".into()],
+            min_rsa_bits: 4096,
+        };
+        assert!(only_ed.refusal(&rsa(4096), "rsa-sha2-256").is_some());
+        assert!(KeyPolicy {
+            min_rsa_bits: 512,
+            ..KeyPolicy::default()
+        }
+        .validate()
+        .is_err());
+        let bogus = KeyPolicy {
+            signature_algorithms: vec!["ssh-dss".into()],
+            ..KeyPolicy::default()
+        };
+        assert!(bogus.validate().is_err());
+    }
 }

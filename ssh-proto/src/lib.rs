@@ -48,7 +48,7 @@ pub use channel::{
     ChannelId, ChannelKind, ChannelRequest, DataStream, OpenFailure, PtyRequest, WindowState,
 };
 pub use config::{
-    Algorithms, ClientConfig, HostKeyPolicy, Limits, RekeyPolicy, ServerConfig,
+    Algorithms, ClientConfig, HostKeyPolicy, KeyPolicy, Limits, RekeyPolicy, ServerConfig,
     ServerConfigBuilder, TransportConfig,
 };
 pub use connection::{
@@ -62,7 +62,7 @@ pub use error::{
 };
 pub use event::Event;
 pub use kex::KexAlg;
-pub use keys::{parse_authorized_keys, PrivateKey, PublicKey};
+pub use keys::{parse_authorized_keys, KeyKind, PrivateKey, PublicKey};
 pub use log::{LogLevel, LogSettings};
 pub use secret::{SecretBytes, SecretString};
 pub use transport::Negotiated;

@@ -42,12 +42,12 @@ impl ClientAuth {
         session_id: &[u8],
         user: &str,
         key: &PrivateKey,
+        algorithm: &str,
     ) -> Result<Message, Error> {
-        let algorithm = key
-            .signature_algorithms()
-            .first()
-            .ok_or(Error::Config("key cannot sign"))?
-            .to_string();
+        if !key.signature_algorithms().contains(&algorithm) {
+            return Err(Error::Config("the key does not sign with that algorithm"));
+        }
+        let algorithm = algorithm.to_string();
         let blob = key.public_key().to_blob();
         let data = signed_data(session_id, user, "ssh-connection", &algorithm, &blob);
         let signature = key.sign(&algorithm, &data)?;

@@ -5,6 +5,9 @@ use std::collections::VecDeque;
 use bytes::Bytes;
 
 use super::{signed_data, AuthDecision, AuthMethod, AuthRequest, AuthRequestId};
+use tracing::debug;
+
+use crate::config::KeyPolicy;
 use crate::error::{Error, Violation};
 use crate::keys::PublicKey;
 use crate::wire::message::{AuthMethodData, Message};
@@ -46,12 +49,14 @@ pub(crate) struct ServerAuth {
     banner: Option<String>,
     pending: VecDeque<Pending>,
     next_id: u64,
+    keys: KeyPolicy,
 }
 
 impl ServerAuth {
-    pub(crate) fn new(banner: Option<String>) -> Self {
+    pub(crate) fn new(banner: Option<String>, keys: KeyPolicy) -> Self {
         ServerAuth {
             banner,
+            keys,
             ..Default::default()
         }
     }
@@ -118,9 +123,15 @@ impl ServerAuth {
                 blob,
                 signature,
             } => {
-                let key = PublicKey::from_blob(&blob)
-                    .ok()
-                    .filter(|k| k.signature_algorithms().contains(&algorithm.as_str()));
+                let key = PublicKey::from_blob(&blob).ok().filter(|k| {
+                    match self.keys.refusal(k, &algorithm) {
+                        None => true,
+                        Some(why) => {
+                            debug!(user = %user, key = %k.fingerprint(), "public key refused: {why}");
+                            false
+                        }
+                    }
+                });
                 match (key, signature) {
                     (None, _) => None,
                     (Some(key), None) => {

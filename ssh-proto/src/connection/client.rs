@@ -44,6 +44,7 @@ impl ClientConnection {
             RoleKeys::Client {
                 policy: config.host_key_policy.clone(),
                 host_key_algorithms: config.host_key_algorithms.clone(),
+                min_rsa_bits: config.host_key_min_rsa_bits,
             },
             now,
         )
@@ -115,15 +116,28 @@ impl ClientConnection {
         self.core.command(r)
     }
 
-    /// Authenticate with a private key (signed directly, without a query).
+    /// Authenticate with a private key (signed directly, without a query), with the
+    /// key's strongest signature algorithm.
     pub fn auth_publickey(&mut self, user: &str, key: &PrivateKey) -> Result<(), CommandError> {
+        let alg = key.signature_algorithms().first().copied().unwrap_or("");
+        self.auth_publickey_with(user, key, alg)
+    }
+
+    /// Authenticate with a private key signing with `algorithm` (one of its
+    /// `signature_algorithms`).
+    pub fn auth_publickey_with(
+        &mut self,
+        user: &str,
+        key: &PrivateKey,
+        algorithm: &str,
+    ) -> Result<(), CommandError> {
         let r = self
             .core
             .transport
             .session_id()
             .map(<[u8]>::to_vec)
             .ok_or(Error::InvalidState("key exchange not finished"))
-            .and_then(|sid| self.role.auth.publickey(&sid, user, key))
+            .and_then(|sid| self.role.auth.publickey(&sid, user, key, algorithm))
             .and_then(|m| self.send_auth(m));
         self.core.command(r)
     }

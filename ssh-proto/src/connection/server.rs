@@ -53,7 +53,7 @@ impl ServerConnection {
         Ok(Connection {
             core: Core::new(transport, true),
             role: ServerRole {
-                auth: ServerAuth::new(config.auth_banner.clone()),
+                auth: ServerAuth::new(config.auth_banner.clone(), config.user_keys.clone()),
                 upkeep: Upkeep::new(config.upkeep(), now),
                 config,
             },

@@ -1,8 +1,10 @@
-//! The only place that calls aws-lc-rs: ciphers, MACs, hashes, signatures and randomness.
+//! The only place that calls aws-lc-rs (and the other crypto crates): ciphers, MACs,
+//! hashes, signatures, key-file decryption and randomness.
 
 pub(crate) mod agreement;
 pub mod cipher;
 pub mod hash;
+pub(crate) mod kdf;
 pub mod mac;
 pub(crate) mod modp;
 pub mod rng;

@@ -1,9 +1,12 @@
 //! Modular exponentiation for finite-field Diffie-Hellman: Montgomery arithmetic from
 //! crypto-bigint, whose running time depends on the exponent's width, not its value.
+//! Also the one reduction RSA key files need: the CRT exponents `d mod (p - 1)`.
 
 use crypto_bigint::modular::runtime_mod::{DynResidue, DynResidueParams};
-use crypto_bigint::{Limb, Uint, U1024, U2048, U3072, U4096, U512, U6144, U8192};
+use crypto_bigint::{Limb, NonZero, Uint, U1024, U2048, U3072, U4096, U512, U6144, U8192};
 use zeroize::Zeroize;
+
+use crate::secret::SecretBytes;
 
 /// Largest modulus handled: 8192 bits.
 pub(crate) const MAX_MODULUS_BYTES: usize = 1024;
@@ -64,6 +67,25 @@ pub(crate) fn in_open_range(y: &[u8], p: &[u8]) -> bool {
         *last -= 1;
     }
     y.len() < p.len() || (y.len() == p.len() && y < &p_minus_1[..])
+}
+
+/// `a mod (m - 1)` for big-endian magnitudes of up to 8192 bits (an RSA private
+/// exponent and a prime factor), the result as wide as `m`. None when `m` is below 2.
+pub(crate) fn rem_minus_one(a: &[u8], m: &[u8]) -> Option<SecretBytes> {
+    let (a, m) = (strip(a), strip(m));
+    if a.len() > MAX_MODULUS_BYTES || m.len() > MAX_MODULUS_BYTES || m.is_empty() || m == [1] {
+        return None;
+    }
+    let mut x = uint_from_be::<{ U8192::LIMBS }>(a);
+    let mut y = uint_from_be::<{ U8192::LIMBS }>(m).wrapping_sub(&U8192::ONE);
+    let divisor = Option::<NonZero<U8192>>::from(NonZero::new(y))?;
+    let mut r = x.rem(&divisor);
+    let out = uint_to_be(&r);
+    x.zeroize();
+    y.zeroize();
+    r.zeroize();
+    let out = SecretBytes::new(out[out.len() - m.len()..].to_vec());
+    Some(out)
 }
 
 fn strip(b: &[u8]) -> &[u8] {
@@ -143,6 +165,30 @@ mod tests {
             assert_eq!(ga.len(), bytes);
             assert_eq!(pow_mod(&ga, &b, &m), pow_mod(&gb, &a, &m));
         }
+    }
+
+    #[test]
+    fn remainder_modulo_one_less() {
+        // 1000 mod (23 - 1) = 10
+        assert_eq!(
+            rem_minus_one(&1000u32.to_be_bytes(), &[23])
+                .unwrap()
+                .expose(),
+            &[10]
+        );
+        assert!(rem_minus_one(&[5], &[1]).is_none());
+        assert!(rem_minus_one(&[5], &[]).is_none());
+        // A wide value: (2^4000 + 5) mod (2^64 + 1 - 1) = 5.
+        let mut a = vec![0u8; 501];
+        a[0] = 1;
+        a[500] = 5;
+        let mut m = vec![0u8; 9];
+        m[0] = 1;
+        m[8] = 1;
+        let r = rem_minus_one(&a, &m).unwrap();
+        assert_eq!(r.expose().len(), 9);
+        assert_eq!(r.expose()[8], 5);
+        assert!(r.expose()[..8].iter().all(|&b| b == 0));
     }
 
     #[test]

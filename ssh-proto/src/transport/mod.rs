@@ -41,6 +41,7 @@ pub(crate) enum RoleKeys {
     Client {
         policy: HostKeyPolicy,
         host_key_algorithms: Vec<String>,
+        min_rsa_bits: u32,
     },
 }
 
@@ -686,12 +687,19 @@ impl Transport {
                 }
                 if let Some(key) = &outcome.server_host_key {
                     if let RoleKeys::Client {
-                        policy: HostKeyPolicy::Known(keys),
+                        policy,
+                        min_rsa_bits,
                         ..
                     } = &self.role
                     {
-                        if !keys.contains(key) {
+                        if key.rsa_bits().is_some_and(|b| b < *min_rsa_bits) {
+                            debug!(bits = key.rsa_bits(), "RSA host key below the minimum");
                             return Err(Error::Peer(Violation::HostKeyNotVerifiable));
+                        }
+                        if let HostKeyPolicy::Known(keys) = policy {
+                            if !keys.contains(key) {
+                                return Err(Error::Peer(Violation::HostKeyNotVerifiable));
+                            }
                         }
                     }
                     self.events
@@ -733,7 +741,10 @@ impl Transport {
     }
 
     fn send_ext_info(&mut self) -> Result<(), Error> {
-        let algs = crate::keys::VERIFIABLE_SIGNATURE_ALGORITHMS.join(",");
+        let RoleKeys::Server(sc) = &self.role else {
+            return Ok(());
+        };
+        let algs = sc.user_keys.signature_algorithms.join(",");
         let m = Message::ExtInfo {
             extensions: vec![("server-sig-algs".into(), Bytes::from(algs))],
         };

@@ -1,0 +1,159 @@
+//! Host keys of every type with the real OpenSSH tools: ssh-keyscan sees each
+//! configured key, ssh-keygen reads the key files the demo writes, and a client that
+//! checks known_hosts strictly logs in under each host key algorithm.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use conformance::*;
+
+/// `ssh-keygen -y`: the public line of a private key file (ssh-keygen must be able to
+/// read the file).
+fn public_line(private: &Path) -> String {
+    let out = Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(private)
+        .output()
+        .expect("ssh-keygen -y");
+    assert!(out.status.success(), "{}: {out:?}", private.display());
+    let line = String::from_utf8(out.stdout).expect("utf-8");
+    // algorithm and base64, without a comment.
+    line.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A known_hosts file trusting exactly these public lines for the server.
+fn known_hosts(fx: &Fixture, srv: &DemoServer, lines: &[String]) -> PathBuf {
+    let path = fx.dir.join("known_hosts");
+    let host = format!("[127.0.0.1]:{}", srv.addr.port());
+    let text: String = lines.iter().map(|l| format!("{host} {l}\n")).collect();
+    std::fs::write(&path, text).expect("known_hosts");
+    path
+}
+
+/// Log in checking the host key strictly against `known`, offering only `host_alg`.
+fn strict_login(
+    fx: &Fixture,
+    srv: &DemoServer,
+    known: &Path,
+    host_alg: &str,
+) -> std::process::Output {
+    Command::new("ssh")
+        .args(["-o", "StrictHostKeyChecking=yes"])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known.display()))
+        .args(["-o", &format!("HostKeyAlgorithms={host_alg}")])
+        .args([
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "LogLevel=ERROR",
+        ])
+        .arg("-i")
+        .arg(&fx.user_key)
+        .args([
+            "-p",
+            &srv.addr.port().to_string(),
+            "user@127.0.0.1",
+            "echo hostkey",
+        ])
+        .output()
+        .expect("ssh")
+}
+
+fn keyscan(srv: &DemoServer, types: &str) -> String {
+    require("ssh-keyscan", "openssh-client");
+    let out = Command::new("ssh-keyscan")
+        .args([
+            "-T",
+            "10",
+            "-t",
+            types,
+            "-p",
+            &srv.addr.port().to_string(),
+            "127.0.0.1",
+        ])
+        .output()
+        .expect("ssh-keyscan");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+for_each_adapter! {
+    /// The demo creates ed25519, ECDSA and RSA host keys; ssh-keygen reads each file,
+    /// ssh-keyscan reports all three, and strict logins work under each algorithm.
+    fn every_host_key_is_offered_and_signs_under_its_algorithms(adapter: Adapter) {
+        require("ssh-keygen", "openssh-client");
+        let fx = Fixture::new("host-keys");
+        let files: Vec<PathBuf> = ["ed25519", "ecdsa", "rsa"]
+            .iter()
+            .map(|t| fx.dir.join(format!("host_{t}_key")))
+            .collect();
+        let srv = DemoServer::start_with_host_keys(adapter, &fx, &files, &[]);
+        let lines: Vec<String> = files.iter().map(|f| public_line(f)).collect();
+        assert!(lines[0].starts_with("ssh-ed25519 "), "{lines:?}");
+        assert!(lines[1].starts_with("ecdsa-sha2-nistp256 "), "{lines:?}");
+        assert!(lines[2].starts_with("ssh-rsa "), "{lines:?}");
+        let scanned = keyscan(&srv, "rsa,ecdsa,ed25519");
+        for l in &lines {
+            assert!(scanned.contains(l.as_str()), "{l} not in:\n{scanned}");
+        }
+        let known = known_hosts(&fx, &srv, &lines);
+        for alg in ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"] {
+            let out = strict_login(&fx, &srv, &known, alg);
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "hostkey\n", "{alg}: {out:?}");
+        }
+        // Trusting only the ed25519 key, a client that insists on RSA is refused: the
+        // server really signed with its RSA key.
+        let only_ed = known_hosts(&fx, &srv, &lines[..1]);
+        let out = strict_login(&fx, &srv, &only_ed, "rsa-sha2-512");
+        assert_ne!(out.status.code(), Some(0), "{out:?}");
+    }
+}
+
+/// Host keys made by ssh-keygen in each format it writes (OpenSSH, PEM PKCS#1, SEC1,
+/// PKCS#8) and on each curve load as host keys and sign.
+#[test]
+fn ssh_keygen_host_keys_of_every_type_and_format_serve() {
+    require("ssh-keygen", "openssh-client");
+    let fx = Fixture::new("keygen-host-keys");
+    let made = [
+        ("ecdsa", "384", "RFC4716", "ecdsa-sha2-nistp384"),
+        ("ecdsa", "521", "PEM", "ecdsa-sha2-nistp521"),
+        ("rsa", "4096", "PEM", "rsa-sha2-512"),
+        ("rsa", "2048", "PKCS8", "rsa-sha2-256"),
+        ("ed25519", "256", "RFC4716", "ssh-ed25519"),
+    ];
+    let mut files = Vec::new();
+    for (i, (kind, bits, format, _)) in made.iter().enumerate() {
+        let path = fx.dir.join(format!("made_{i}_{kind}"));
+        // RFC4716 is not a private key format: ssh-keygen then writes its own format.
+        let mut c = Command::new("ssh-keygen");
+        c.args(["-q", "-t", kind, "-b", bits, "-N", "", "-C", "made"]);
+        if *format != "RFC4716" {
+            c.args(["-m", format]);
+        }
+        assert!(c
+            .arg("-f")
+            .arg(&path)
+            .status()
+            .expect("ssh-keygen")
+            .success());
+        files.push(path);
+    }
+    let srv = DemoServer::start_with_host_keys(Adapter::Tokio, &fx, &files, &[]);
+    let lines: Vec<String> = files.iter().map(|f| public_line(f)).collect();
+    let known = known_hosts(&fx, &srv, &lines);
+    for (_, _, format, alg) in made {
+        let out = strict_login(&fx, &srv, &known, alg);
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            "hostkey\n",
+            "{alg} {format}: {out:?}"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! Every key type as host key and as user key, client and server in memory; RSA size
+//! minimums and signature-algorithm allow-lists on both sides.
+
+use std::sync::Arc;
+
+use ssh_proto::testing::{seeded_configs, Pair};
+use ssh_proto::*;
+
+mod common;
+use common::*;
+
+const KINDS: [KeyKind; 5] = [
+    KeyKind::Ed25519,
+    KeyKind::EcdsaP256,
+    KeyKind::EcdsaP384,
+    KeyKind::EcdsaP521,
+    KeyKind::Rsa(2048),
+];
+
+fn key(kind: KeyKind) -> PrivateKey {
+    PrivateKey::generate(kind, &SeededRng::new(17)).unwrap()
+}
+
+/// A pair whose server holds `host_keys` and whose client offers only `host_alg`.
+fn pair(host_keys: Vec<PrivateKey>, host_alg: &str, tweak: impl FnOnce(&mut ServerConfig)) -> Pair {
+    let (mut s, mut c) = seeded_configs(3).unwrap();
+    s.host_keys = host_keys;
+    tweak(&mut s);
+    c.host_key_algorithms = vec![host_alg.to_string()];
+    Pair::new(Arc::new(s), Arc::new(c)).unwrap()
+}
+
+fn host_key_seen(p: &mut Pair) -> PublicKey {
+    match p.client_event(|e| matches!(e, Event::ServerHostKey(_))) {
+        Some(Event::ServerHostKey(k)) => k,
+        _ => panic!("no host key event"),
+    }
+}
+
+/// Sign in with `user_key` under `alg`; whether the server passed it to the application.
+fn publickey_reaches_application(p: &mut Pair, user_key: &PrivateKey, alg: &str) -> bool {
+    p.client.auth_publickey_with("bob", user_key, alg).unwrap();
+    match p.server_event(|e| matches!(e, Event::AuthRequest(_))) {
+        Some(Event::AuthRequest(req)) => {
+            let AuthMethod::PublicKey {
+                key,
+                verified,
+                algorithm,
+            } = &req.method
+            else {
+                panic!("{:?}", req.method)
+            };
+            assert!(*verified);
+            assert_eq!(key, user_key.public_key());
+            assert_eq!(algorithm, alg);
+            p.server.answer_auth(req.id, AuthDecision::Accept).unwrap();
+            p.client_event(|e| matches!(e, Event::Authenticated { .. }))
+                .expect("authenticated");
+            true
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn every_host_key_algorithm_is_negotiated_and_signs_with_its_own_key() {
+    let algs = [
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "rsa-sha2-512",
+        "rsa-sha2-256",
+    ];
+    for alg in algs {
+        // The server holds every key; the client's one algorithm picks which signs.
+        let held: Vec<PrivateKey> = KINDS.iter().map(|k| key(*k)).collect();
+        let publics: Vec<PublicKey> = held.iter().map(|k| k.public_key().clone()).collect();
+        let mut p = pair(held, alg, |_| {});
+        p.drive();
+        assert_eq!(disconnected(&mut p.client_events), None, "{alg}");
+        assert_eq!(p.client.negotiated().unwrap().host_key, alg);
+        let seen = host_key_seen(&mut p);
+        assert!(seen.signature_algorithms().contains(&alg), "{alg}");
+        assert!(publics.contains(&seen));
+        p.client.auth_password("alice", "pw").unwrap();
+        assert!(p
+            .server_event(|e| matches!(e, Event::AuthRequest(_)))
+            .is_some());
+    }
+}
+
+#[test]
+fn every_user_key_type_logs_in_under_each_of_its_algorithms() {
+    for kind in KINDS {
+        let user_key = key(kind);
+        for alg in user_key.signature_algorithms() {
+            let mut p = pair(vec![key(KeyKind::Ed25519)], "ssh-ed25519", |_| {});
+            kex_done(&mut p);
+            assert!(
+                publickey_reaches_application(&mut p, &user_key, alg),
+                "{kind:?} {alg}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rsa_user_keys_below_the_minimum_are_refused_before_the_application() {
+    let user_key = key(KeyKind::Rsa(2048));
+    let mut p = pair(vec![key(KeyKind::Ed25519)], "ssh-ed25519", |s| {
+        s.user_keys.min_rsa_bits = 3072;
+    });
+    kex_done(&mut p);
+    assert!(!publickey_reaches_application(
+        &mut p,
+        &user_key,
+        "rsa-sha2-512"
+    ));
+    p.client_event(|e| matches!(e, Event::AuthFailure { .. }))
+        .expect("refused with USERAUTH_FAILURE");
+}
+
+#[test]
+fn the_signature_allow_list_restricts_user_keys_and_server_sig_algs() {
+    let rsa = key(KeyKind::Rsa(2048));
+    let ed = key(KeyKind::Ed25519);
+    let mut p = pair(vec![key(KeyKind::Ed25519)], "ssh-ed25519", |s| {
+        s.user_keys.signature_algorithms = vec!["rsa-sha2-512".into(), "ssh-ed25519".into()];
+    });
+    kex_done(&mut p);
+    assert_eq!(
+        p.client.server_sig_algs(),
+        Some(&["rsa-sha2-512".to_string(), "ssh-ed25519".to_string()][..])
+    );
+    assert!(!publickey_reaches_application(&mut p, &rsa, "rsa-sha2-256"));
+    assert!(publickey_reaches_application(&mut p, &ed, "ssh-ed25519"));
+}
+
+#[test]
+fn a_client_refuses_an_rsa_host_key_below_its_minimum() {
+    let (mut s, mut c) = seeded_configs(4).unwrap();
+    s.host_keys = vec![key(KeyKind::Rsa(2048))];
+    c.host_key_algorithms = vec!["rsa-sha2-512".into()];
+    c.host_key_min_rsa_bits = 3072;
+    let mut p = Pair::new(Arc::new(s), Arc::new(c)).unwrap();
+    p.drive();
+    assert_eq!(
+        disconnected(&mut p.client_events).map(|d| d.0),
+        Some(DisconnectReason::HostKeyNotVerifiable)
+    );
+}
+
+#[test]
+fn no_common_host_key_algorithm_fails_cleanly() {
+    let mut p = pair(vec![key(KeyKind::Ed25519)], "rsa-sha2-512", |_| {});
+    p.drive();
+    assert!(disconnected(&mut p.client_events).is_some());
+    assert!(p.client.negotiated().is_none());
+}
