@@ -39,6 +39,10 @@ pub struct DemoArgs {
     pub min_rsa_bits: Option<u32>,
     /// --allow-ssh-rsa: accept SHA-1 ssh-rsa user-key signatures.
     pub allow_ssh_rsa: bool,
+    /// --trusted-user-ca FILE (repeatable): CA public keys whose user certificates log in.
+    pub trusted_user_cas: Vec<PublicKey>,
+    /// --revoked-keys FILE: keys, serials and key ids refused (see `RevokedKeys::parse`).
+    pub revoked: ssh_proto::RevokedKeys,
     /// --authorized-keys FILE (repeatable).
     pub keys: Vec<PublicKey>,
     /// --password USER:PASSWORD (repeatable).
@@ -66,7 +70,7 @@ pub struct DemoArgs {
 fn usage(name: &str) -> ! {
     eprintln!(
         "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE]... [--authorized-keys FILE]... \
-         [--min-rsa-bits N] [--allow-ssh-rsa] \
+         [--min-rsa-bits N] [--allow-ssh-rsa] [--trusted-user-ca FILE]... [--revoked-keys FILE] \
          [--password USER:PASSWORD]... [--idle-timeout SECS] [--auth-timeout SECS] [--keepalive SECS:COUNT] \
          [--max-connections N] [--allow PATTERN]... [--block PATTERN]... [--log-level 0-3] [--no-mask] [--kex NAME,...]"
     );
@@ -82,6 +86,8 @@ impl DemoArgs {
             host_keys: Vec::new(),
             min_rsa_bits: None,
             allow_ssh_rsa: false,
+            trusted_user_cas: Vec::new(),
+            revoked: ssh_proto::RevokedKeys::new(),
             keys: Vec::new(),
             passwords: HashMap::new(),
             idle_timeout: None,
@@ -112,6 +118,26 @@ impl DemoArgs {
                 "--host-key" => a.host_keys.push(val()),
                 "--min-rsa-bits" => a.min_rsa_bits = Some(val().parse()?),
                 "--allow-ssh-rsa" => a.allow_ssh_rsa = true,
+                "--trusted-user-ca" => {
+                    let path = val();
+                    let text = std::fs::read_to_string(&path)?;
+                    for line in text.lines().map(str::trim) {
+                        if !line.is_empty() && !line.starts_with('#') {
+                            let k = PublicKey::from_openssh(line)
+                                .map_err(|e| format!("{path}: {e}"))?;
+                            a.trusted_user_cas.push(k);
+                        }
+                    }
+                }
+                "--revoked-keys" => {
+                    let path = val();
+                    let (list, errors) =
+                        ssh_proto::RevokedKeys::parse(&std::fs::read_to_string(&path)?);
+                    if let Some(e) = errors.first() {
+                        return Err(format!("{path}:{}: {}", e.line, e.reason).into());
+                    }
+                    a.revoked = list;
+                }
                 "--authorized-keys" => {
                     let path = val();
                     match std::fs::read_to_string(&path) {
@@ -188,6 +214,11 @@ impl DemoArgs {
             policy.min_rsa_bits = bits;
         }
         b = b.user_keys(policy);
+        b = b.certificates(ssh_proto::CertificatePolicy {
+            trusted_user_cas: self.trusted_user_cas.clone(),
+            revoked: self.revoked.clone(),
+            ..Default::default()
+        });
         if let Some(t) = self.auth_timeout {
             b = b.auth_timeout(Some(t));
         }
@@ -246,6 +277,12 @@ impl DemoAuth {
                 .passwords
                 .get(&req.user)
                 .is_some_and(|p| p.as_bytes() == password.expose().as_bytes()),
+            // A certificate the core has checked against a trusted CA (signature,
+            // validity, principals, source-address, revocation) logs in.
+            AuthMethod::PublicKey {
+                certificate: Some(c),
+                ..
+            } => c.ca_trusted,
             AuthMethod::PublicKey { key, .. } => self.keys.contains(key),
             AuthMethod::None => false,
         };

@@ -8,7 +8,7 @@ use crate::crypto::mac::MacAlg;
 use crate::crypto::rng::{Rng, SystemRng};
 use crate::error::ConfigError;
 use crate::kex::KexAlg;
-use crate::keys::{PrivateKey, PublicKey};
+use crate::keys::{PrivateKey, PublicKey, RevokedKeys};
 
 /// Algorithm preference lists, most preferred first. Negotiation takes any list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,6 +215,33 @@ impl KeyPolicy {
     }
 }
 
+/// How user certificates are checked (reference: TrustedUserCAKeys, RevokedKeys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificatePolicy {
+    /// CA keys whose user certificates the core accepts.
+    pub trusted_user_cas: Vec<PublicKey>,
+    /// Let certificates signed by other CAs reach the application (marked
+    /// `ca_trusted: false`), which then checks them against its own trust, such as
+    /// authorized_keys `cert-authority` lines. Default false: they are refused.
+    pub untrusted_cas_to_application: bool,
+    /// For trusted CAs, require the login user to be one of the certificate's
+    /// principals (default true); false when the application maps principals itself.
+    pub require_user_principal: bool,
+    /// Revoked keys, certificate serials and key ids; applies to plain keys too.
+    pub revoked: RevokedKeys,
+}
+
+impl Default for CertificatePolicy {
+    fn default() -> Self {
+        CertificatePolicy {
+            trusted_user_cas: Vec::new(),
+            untrusted_cas_to_application: false,
+            require_user_principal: true,
+            revoked: RevokedKeys::new(),
+        }
+    }
+}
+
 /// Server configuration. Build with [`ServerConfig::builder`].
 #[derive(Debug)]
 pub struct ServerConfig {
@@ -225,6 +252,8 @@ pub struct ServerConfig {
     /// Which user-key signatures publickey authentication accepts; also what
     /// server-sig-algs announces.
     pub user_keys: KeyPolicy,
+    /// How user certificates are checked, and which keys are revoked.
+    pub certificates: CertificatePolicy,
     /// Time allowed from connect to successful authentication (LoginGraceTime), default 120 s.
     pub auth_timeout: Option<Duration>,
     /// Methods listed in USERAUTH_FAILURE when the application does not say otherwise.
@@ -262,6 +291,7 @@ impl ServerConfig {
                 transport: TransportConfig::default(),
                 host_keys: Vec::new(),
                 user_keys: KeyPolicy::default(),
+                certificates: CertificatePolicy::default(),
                 auth_timeout: Some(Duration::from_secs(120)),
                 auth_methods: vec!["publickey".into(), "password".into()],
                 auth_banner: None,
@@ -289,6 +319,12 @@ impl ServerConfigBuilder {
     /// Set which user-key signatures are accepted (algorithms, RSA minimum).
     pub fn user_keys(mut self, p: KeyPolicy) -> Self {
         self.config.user_keys = p;
+        self
+    }
+
+    /// Set how user certificates are checked (trusted CAs, revocation).
+    pub fn certificates(mut self, p: CertificatePolicy) -> Self {
+        self.config.certificates = p;
         self
     }
 

@@ -42,17 +42,18 @@ mod transport;
 mod upkeep;
 pub mod wire;
 
-pub use auth::{AuthDecision, AuthMethod, AuthRequest, AuthRequestId};
+pub use auth::{AuthDecision, AuthMethod, AuthRequest, AuthRequestId, CertificateLogin};
 pub use bytes;
 pub use channel::{
     ChannelId, ChannelKind, ChannelRequest, DataStream, OpenFailure, PtyRequest, WindowState,
 };
 pub use config::{
-    Algorithms, ClientConfig, HostKeyPolicy, KeyPolicy, Limits, RekeyPolicy, ServerConfig,
-    ServerConfigBuilder, TransportConfig,
+    Algorithms, CertificatePolicy, ClientConfig, HostKeyPolicy, KeyPolicy, Limits, RekeyPolicy,
+    ServerConfig, ServerConfigBuilder, TransportConfig,
 };
 pub use connection::{
-    Channel, ClientConnection, ClientRole, Connection, Role, ServerConnection, ServerRole,
+    Channel, ClientConnection, ClientRole, Connection, PeerContext, Role, ServerConnection,
+    ServerRole,
 };
 pub use crypto::cipher::CipherAlg;
 pub use crypto::mac::MacAlg;
@@ -62,7 +63,11 @@ pub use error::{
 };
 pub use event::Event;
 pub use kex::KexAlg;
-pub use keys::{parse_authorized_keys, KeyKind, PrivateKey, PublicKey};
+pub use keys::{
+    parse_authorized_keys, Certificate, CertificateBuilder, CertificateExtensions,
+    CertificateRefusal, CertificateType, KeyKind, PrivateKey, PublicKey, RevokedKeys,
+    RevokedLineError,
+};
 pub use log::{LogLevel, LogSettings};
 pub use secret::{SecretBytes, SecretString};
 pub use transport::Negotiated;

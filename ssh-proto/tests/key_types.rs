@@ -46,6 +46,7 @@ fn publickey_reaches_application(p: &mut Pair, user_key: &PrivateKey, alg: &str)
                 key,
                 verified,
                 algorithm,
+                ..
             } = &req.method
             else {
                 panic!("{:?}", req.method)

@@ -244,8 +244,14 @@ impl<S: Default + Send + 'static> Session<S> {
         admitted: Admitted,
     ) -> Result<Self, ConfigError> {
         let high_water = config.transport.limits.output_high_water;
+        let mut conn = ServerConnection::new(config, now)?;
+        // Certificates are checked against the time of day and the peer's address.
+        conn.set_peer(ssh_proto::PeerContext {
+            address: Some(admitted.info().remote.ip().to_canonical()),
+            wall_clock: Some((now, std::time::SystemTime::now())),
+        });
         Ok(Session {
-            conn: ServerConnection::new(config, now)?,
+            conn,
             admitted,
             channels: HashMap::new(),
             calls: VecDeque::new(),

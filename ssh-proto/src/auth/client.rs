@@ -1,7 +1,7 @@
 //! The client side of user authentication.
 
 use crate::error::Error;
-use crate::keys::PrivateKey;
+use crate::keys::{cert_algorithm, Certificate, PrivateKey};
 use crate::secret::SecretString;
 use crate::wire::message::{AuthMethodData, Message};
 
@@ -43,14 +43,19 @@ impl ClientAuth {
         user: &str,
         key: &PrivateKey,
         algorithm: &str,
+        certificate: Option<&Certificate>,
     ) -> Result<Message, Error> {
         if !key.signature_algorithms().contains(&algorithm) {
             return Err(Error::Config("the key does not sign with that algorithm"));
         }
-        let algorithm = algorithm.to_string();
-        let blob = key.public_key().to_blob();
+        let sig_alg = algorithm;
+        let (algorithm, blob) = match certificate {
+            Some(c) if &c.key == key.public_key() => (cert_algorithm(sig_alg), c.to_blob()),
+            Some(_) => return Err(Error::Config("the certificate is for another key")),
+            None => (sig_alg.to_string(), key.public_key().to_blob()),
+        };
         let data = signed_data(session_id, user, "ssh-connection", &algorithm, &blob);
-        let signature = key.sign(&algorithm, &data)?;
+        let signature = key.sign(sig_alg, &data)?;
         Ok(Message::UserauthRequest {
             user: user.into(),
             service: "ssh-connection".into(),

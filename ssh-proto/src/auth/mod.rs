@@ -10,7 +10,7 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::keys::PublicKey;
+use crate::keys::{Certificate, PublicKey};
 use crate::secret::SecretString;
 use crate::wire::codes::USERAUTH_REQUEST;
 use crate::wire::Writer;
@@ -54,7 +54,33 @@ pub enum AuthMethod {
         /// false: a query ("would you accept this key?"); accepting it only answers
         /// SSH_MSG_USERAUTH_PK_OK and never authenticates. true: a signed attempt.
         verified: bool,
+        /// When the client logs in with an OpenSSH certificate: the certificate, which
+        /// the core has checked (CA signature, validity, critical options,
+        /// source-address, revocation; principals when its CA is a trusted one). `key`
+        /// is then the certified key.
+        certificate: Option<Box<CertificateLogin>>,
     },
+}
+
+/// The certificate of a publickey login and how far the core vouches for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateLogin {
+    /// The certificate (key id, serial, principals, CA key, options, extensions).
+    pub certificate: Certificate,
+    /// true: signed by a CA in `CertificatePolicy::trusted_user_cas` (and, unless the
+    /// policy leaves principals to the application, the user is a principal). false:
+    /// another CA; the application must check it against its own trust (for example
+    /// `cert-authority` lines) and the principals itself.
+    pub ca_trusted: bool,
+}
+
+/// What the connection knows about its peer that authentication checks need.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct AuthContext {
+    /// Wall-clock time now, in Unix seconds (None: not given to the connection).
+    pub unix_time: Option<u64>,
+    /// The peer's address (None: not given).
+    pub peer: Option<std::net::IpAddr>,
 }
 
 impl fmt::Debug for AuthMethod {
@@ -74,7 +100,21 @@ impl fmt::Debug for AuthMethod {
                 key,
                 algorithm,
                 verified,
-            } => write!(f, "PublicKey({algorithm}, {key:?}, verified: {verified})"),
+                certificate,
+            } => {
+                write!(f, "PublicKey({algorithm}, {key:?}, verified: {verified}")?;
+                if let Some(c) = certificate {
+                    write!(
+                        f,
+                        ", certificate: id {:?} serial {} CA {} trusted: {}",
+                        c.certificate.key_id,
+                        c.certificate.serial,
+                        c.certificate.ca_key.fingerprint(),
+                        c.ca_trusted
+                    )?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }

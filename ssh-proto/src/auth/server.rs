@@ -4,12 +4,15 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 
-use super::{signed_data, AuthDecision, AuthMethod, AuthRequest, AuthRequestId};
+use super::{
+    signed_data, AuthContext, AuthDecision, AuthMethod, AuthRequest, AuthRequestId,
+    CertificateLogin,
+};
 use tracing::debug;
 
-use crate::config::KeyPolicy;
+use crate::config::{CertificatePolicy, KeyPolicy};
 use crate::error::{Error, Violation};
-use crate::keys::PublicKey;
+use crate::keys::{base_algorithm, Certificate, PublicKey};
 use crate::wire::message::{AuthMethodData, Message};
 
 /// How many authentication requests may await decisions at once.
@@ -50,15 +53,71 @@ pub(crate) struct ServerAuth {
     pending: VecDeque<Pending>,
     next_id: u64,
     keys: KeyPolicy,
+    certs: CertificatePolicy,
 }
 
+/// A key that passed the checks made before the application sees it.
+type CheckedKey = (PublicKey, Option<Box<CertificateLogin>>);
+
 impl ServerAuth {
-    pub(crate) fn new(banner: Option<String>, keys: KeyPolicy) -> Self {
+    pub(crate) fn new(banner: Option<String>, keys: KeyPolicy, certs: CertificatePolicy) -> Self {
         ServerAuth {
             banner,
             keys,
+            certs,
             ..Default::default()
         }
+    }
+
+    /// The checks a publickey request's key passes before the application sees it:
+    /// the signature-algorithm policy and RSA minimum, revocation, and for a
+    /// certificate all its own checks. Err is the reason, for the log.
+    fn check_key(
+        &self,
+        user: &str,
+        algorithm: &str,
+        blob: &[u8],
+        ctx: AuthContext,
+    ) -> Result<CheckedKey, String> {
+        let Some(sig_alg) = base_algorithm(algorithm) else {
+            let key = PublicKey::from_blob(blob).map_err(|e| format!("malformed key: {e}"))?;
+            if let Some(why) = self.keys.refusal(&key, algorithm) {
+                return Err(why);
+            }
+            if self.certs.revoked.key_is_revoked(&key) {
+                return Err("the key is revoked".into());
+            }
+            return Ok((key, None));
+        };
+        let cert =
+            Certificate::from_blob(blob).map_err(|e| format!("malformed certificate: {e}"))?;
+        if let Some(why) = self.keys.refusal(&cert.key, sig_alg) {
+            return Err(why);
+        }
+        let trusted = self.certs.trusted_user_cas.contains(&cert.ca_key);
+        if !trusted && !self.certs.untrusted_cas_to_application {
+            return Err(format!(
+                "certificate {:?}: CA {} is not trusted",
+                cert.key_id,
+                cert.ca_key.fingerprint()
+            ));
+        }
+        let principal = (trusted && self.certs.require_user_principal).then_some(user);
+        cert.check_user(&self.keys, ctx.unix_time, ctx.peer, principal)
+            .map_err(|r| format!("certificate {:?} serial {}: {r}", cert.key_id, cert.serial))?;
+        if self.certs.revoked.certificate_is_revoked(&cert) {
+            return Err(format!(
+                "certificate {:?} serial {}: revoked",
+                cert.key_id, cert.serial
+            ));
+        }
+        Ok((
+            cert.key.clone(),
+            Some(Box::new(CertificateLogin {
+                certificate: cert,
+                ca_trusted: trusted,
+            })),
+        ))
     }
 
     /// Let go of the request queue's memory once it is empty.
@@ -83,6 +142,7 @@ impl ServerAuth {
         user: String,
         service: String,
         method: AuthMethodData,
+        ctx: AuthContext,
         out: &mut Vec<AuthOutput>,
     ) -> Result<(), Error> {
         if self.user.is_some() {
@@ -122,43 +182,39 @@ impl ServerAuth {
                 algorithm,
                 blob,
                 signature,
-            } => {
-                let key = PublicKey::from_blob(&blob).ok().filter(|k| {
-                    match self.keys.refusal(k, &algorithm) {
-                        None => true,
-                        Some(why) => {
-                            debug!(user = %user, key = %k.fingerprint(), "public key refused: {why}");
-                            false
-                        }
-                    }
-                });
-                match (key, signature) {
-                    (None, _) => None,
-                    (Some(key), None) => {
-                        pending.kind = Kind::Query {
-                            algorithm: algorithm.clone(),
-                            blob,
-                        };
+            } => match (self.check_key(&user, &algorithm, &blob, ctx), signature) {
+                (Err(why), _) => {
+                    debug!(user = %user, %algorithm, "public key refused: {why}");
+                    None
+                }
+                (Ok((key, certificate)), None) => {
+                    pending.kind = Kind::Query {
+                        algorithm: algorithm.clone(),
+                        blob,
+                    };
+                    Some(AuthMethod::PublicKey {
+                        key,
+                        algorithm,
+                        verified: false,
+                        certificate,
+                    })
+                }
+                (Ok((key, certificate)), Some(sig)) => {
+                    let sig_alg = base_algorithm(&algorithm).unwrap_or(&algorithm);
+                    let data = signed_data(session_id, &user, &service, &algorithm, &blob);
+                    if key.verify(sig_alg, &data, &sig) {
                         Some(AuthMethod::PublicKey {
                             key,
                             algorithm,
-                            verified: false,
+                            verified: true,
+                            certificate,
                         })
-                    }
-                    (Some(key), Some(sig)) => {
-                        let data = signed_data(session_id, &user, &service, &algorithm, &blob);
-                        if key.verify(&algorithm, &data, &sig) {
-                            Some(AuthMethod::PublicKey {
-                                key,
-                                algorithm,
-                                verified: true,
-                            })
-                        } else {
-                            None
-                        }
+                    } else {
+                        debug!(user = %user, %algorithm, "public key signature does not verify");
+                        None
                     }
                 }
-            }
+            },
             AuthMethodData::KeyboardInteractive { .. } | AuthMethodData::Other { .. } => {
                 pending.kind = Kind::Probe;
                 None

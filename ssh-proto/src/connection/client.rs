@@ -13,7 +13,7 @@ use crate::channel::{ChannelId, ChannelKind};
 use crate::config::ClientConfig;
 use crate::error::{CommandError, ConfigError, ConnectionError, Error, Violation};
 use crate::event::Event;
-use crate::keys::PrivateKey;
+use crate::keys::{Certificate, PrivateKey};
 use crate::secret::SecretString;
 use crate::transport::{RoleKeys, Transport, TransportEvent};
 use crate::wire::codes::*;
@@ -131,13 +131,39 @@ impl ClientConnection {
         key: &PrivateKey,
         algorithm: &str,
     ) -> Result<(), CommandError> {
+        self.auth_signed(user, key, algorithm, None)
+    }
+
+    /// Authenticate with an OpenSSH certificate for `key`, signing with `algorithm`
+    /// (one of the key's `signature_algorithms`).
+    pub fn auth_certificate(
+        &mut self,
+        user: &str,
+        key: &PrivateKey,
+        certificate: &Certificate,
+        algorithm: &str,
+    ) -> Result<(), CommandError> {
+        self.auth_signed(user, key, algorithm, Some(certificate))
+    }
+
+    fn auth_signed(
+        &mut self,
+        user: &str,
+        key: &PrivateKey,
+        algorithm: &str,
+        certificate: Option<&Certificate>,
+    ) -> Result<(), CommandError> {
         let r = self
             .core
             .transport
             .session_id()
             .map(<[u8]>::to_vec)
             .ok_or(Error::InvalidState("key exchange not finished"))
-            .and_then(|sid| self.role.auth.publickey(&sid, user, key, algorithm))
+            .and_then(|sid| {
+                self.role
+                    .auth
+                    .publickey(&sid, user, key, algorithm, certificate)
+            })
             .and_then(|m| self.send_auth(m));
         self.core.command(r)
     }

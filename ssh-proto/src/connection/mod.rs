@@ -15,7 +15,7 @@ use bytes::{Bytes, BytesMut};
 use self::core::Core;
 pub use channel_handle::Channel;
 pub use client::ClientRole;
-pub use server::ServerRole;
+pub use server::{PeerContext, ServerRole};
 
 use crate::channel::ChannelId;
 use crate::error::{CommandError, ConnectionError, DisconnectReason, Error};

@@ -10,7 +10,7 @@ use tracing::info;
 use super::core::Core;
 use super::{Connection, Dispatch, ServerConnection};
 use crate::auth::server::AuthOutput;
-use crate::auth::{AuthDecision, AuthRequestId, ServerAuth};
+use crate::auth::{AuthContext, AuthDecision, AuthRequestId, ServerAuth};
 use crate::channel::{ChannelId, OpenFailure};
 use crate::config::ServerConfig;
 use crate::error::{CommandError, ConfigError, ConnectionError, Error, Violation};
@@ -25,6 +25,30 @@ pub struct ServerRole {
     config: Arc<ServerConfig>,
     auth: ServerAuth,
     upkeep: Upkeep,
+    peer: PeerContext,
+}
+
+/// What the adapter tells a server connection about its peer and the time of day:
+/// certificate validity and `source-address` are checked against these (the core
+/// reads no clock and opens no socket, so it only knows what it is given).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerContext {
+    /// The client's address.
+    pub address: Option<std::net::IpAddr>,
+    /// The wall-clock time at one instant, from which the time at any later instant
+    /// follows (so a fake clock moves it too).
+    pub wall_clock: Option<(Instant, std::time::SystemTime)>,
+}
+
+impl PeerContext {
+    /// Unix seconds at `now`.
+    fn unix_time(&self, now: Instant) -> Option<u64> {
+        let (at, wall) = self.wall_clock?;
+        let t = wall.checked_add(now.saturating_duration_since(at))?;
+        t.duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs())
+    }
 }
 
 #[allow(private_interfaces)] // sealed, see `connection::sealed`
@@ -53,11 +77,22 @@ impl ServerConnection {
         Ok(Connection {
             core: Core::new(transport, true),
             role: ServerRole {
-                auth: ServerAuth::new(config.auth_banner.clone(), config.user_keys.clone()),
+                auth: ServerAuth::new(
+                    config.auth_banner.clone(),
+                    config.user_keys.clone(),
+                    config.certificates.clone(),
+                ),
+                peer: PeerContext::default(),
                 upkeep: Upkeep::new(config.upkeep(), now),
                 config,
             },
         })
+    }
+
+    /// Tell the connection its peer's address and the time of day (see
+    /// [`PeerContext`]); call before authentication starts.
+    pub fn set_peer(&mut self, peer: PeerContext) {
+        self.role.peer = peer;
     }
 
     /// The authenticated user, once authentication succeeded.
@@ -213,9 +248,13 @@ impl ServerConnection {
                     .unwrap_or_default()
                     .to_vec();
                 let mut out = Vec::new();
+                let ctx = AuthContext {
+                    unix_time: self.role.peer.unix_time(now),
+                    peer: self.role.peer.address,
+                };
                 self.role
                     .auth
-                    .on_request(&sid, user, service, method, &mut out)?;
+                    .on_request(&sid, user, service, method, ctx, &mut out)?;
                 self.role.auth.flush(
                     &self.role.config.auth_methods,
                     self.role.config.transport.limits.max_auth_attempts,

@@ -1,16 +1,24 @@
 //! Keys: public key blobs and signature checks, private keys that sign, OpenSSH and PEM
-//! key files, authorized_keys, fingerprints.
+//! key files, OpenSSH certificates and revocation, authorized_keys, fingerprints.
 
+mod address;
 mod authorized;
+mod certificate;
 mod der;
 mod files;
 mod fingerprint;
 mod private;
 mod public;
+mod revoked;
 
 pub use authorized::parse_authorized_keys;
+pub(crate) use certificate::{base_algorithm, cert_algorithm};
+pub use certificate::{
+    Certificate, CertificateBuilder, CertificateExtensions, CertificateRefusal, CertificateType,
+};
 pub use private::{KeyKind, PrivateKey};
 pub use public::PublicKey;
+pub use revoked::{RevokedKeys, RevokedLineError};
 
 /// Signature algorithms the core can verify for publickey authentication, strongest
 /// first. `ssh-rsa` (SHA-1) is among them but off unless the configuration allows it.
