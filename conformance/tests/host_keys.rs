@@ -157,3 +157,40 @@ fn ssh_keygen_host_keys_of_every_type_and_format_serve() {
         );
     }
 }
+
+for_each_adapter! {
+    /// OpenSSH's UpdateHostKeys: a client that trusts only the ed25519 key (and offers
+    /// every host key type: it ignores announced keys of types it does not offer) learns the
+    /// ECDSA and RSA keys from hostkeys-00@openssh.com, after proving them
+    /// (hostkeys-prove-00@openssh.com), and writes them to known_hosts.
+    fn update_host_keys_learns_the_other_keys(adapter: Adapter) {
+        require("ssh-keygen", "openssh-client");
+        let fx = Fixture::new("update-host-keys");
+        let files: Vec<PathBuf> = ["ed25519", "ecdsa", "rsa"]
+            .iter()
+            .map(|t| fx.dir.join(format!("host_{t}_key")))
+            .collect();
+        let srv = DemoServer::start_with_host_keys(adapter, &fx, &files, &[]);
+        let lines: Vec<String> = files.iter().map(|f| public_line(f)).collect();
+        let known = known_hosts(&fx, &srv, &lines[..1]);
+        let out = Command::new("ssh")
+            .args(["-o", "StrictHostKeyChecking=yes", "-o", "UpdateHostKeys=yes"])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", known.display()))
+            .args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR"])
+            .arg("-i")
+            .arg(&fx.user_key)
+            .args(["-p", &srv.addr.port().to_string(), "user@127.0.0.1", "sleep 1; echo hostkey"])
+            .output()
+            .expect("ssh");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hostkey\n", "{out:?}");
+        let learned = std::fs::read_to_string(&known).expect("known_hosts");
+        for l in &lines {
+            assert!(
+                learned.contains(l.as_str()),
+                "{l} not learned:\n{learned}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+}

@@ -254,6 +254,9 @@ pub struct ServerConfig {
     pub user_keys: KeyPolicy,
     /// How user certificates are checked, and which keys are revoked.
     pub certificates: CertificatePolicy,
+    /// After authentication, announce every host key (hostkeys-00@openssh.com) and
+    /// answer proofs, so clients' UpdateHostKeys learn them; default true.
+    pub announce_host_keys: bool,
     /// Time allowed from connect to successful authentication (LoginGraceTime), default 120 s.
     pub auth_timeout: Option<Duration>,
     /// Methods listed in USERAUTH_FAILURE when the application does not say otherwise.
@@ -292,6 +295,7 @@ impl ServerConfig {
                 host_keys: Vec::new(),
                 user_keys: KeyPolicy::default(),
                 certificates: CertificatePolicy::default(),
+                announce_host_keys: true,
                 auth_timeout: Some(Duration::from_secs(120)),
                 auth_methods: vec!["publickey".into(), "password".into()],
                 auth_banner: None,

@@ -159,3 +159,56 @@ fn no_common_host_key_algorithm_fails_cleanly() {
     assert!(disconnected(&mut p.client_events).is_some());
     assert!(p.client.negotiated().is_none());
 }
+
+/// A hostkeys-prove-00@openssh.com request for `blobs`; the reply event.
+fn prove(p: &mut Pair, blobs: &[bytes::Bytes]) -> (bool, bytes::Bytes) {
+    let mut data = bytes::BytesMut::new();
+    for b in blobs {
+        wire::Writer::new(&mut data).string(b);
+    }
+    p.client
+        .global_request("hostkeys-prove-00@openssh.com", true, &data)
+        .unwrap();
+    match p.client_event(|e| matches!(e, Event::GlobalReply { .. })) {
+        Some(Event::GlobalReply { success, data }) => (success, data),
+        _ => panic!("no reply"),
+    }
+}
+
+#[test]
+fn host_keys_are_proved_on_request_and_foreign_keys_refused() {
+    let held: Vec<PrivateKey> = KINDS.iter().map(|k| key(*k)).collect();
+    let blobs: Vec<bytes::Bytes> = held.iter().map(|k| k.public_key().to_blob()).collect();
+    let publics: Vec<PublicKey> = held.iter().map(|k| k.public_key().clone()).collect();
+    let mut p = pair(held, "rsa-sha2-256", |_| {});
+    login(&mut p);
+    let sid = p.client.session_id().unwrap().to_vec();
+    let (ok, data) = prove(&mut p, &blobs);
+    assert!(ok);
+    let mut r = wire::Reader::new(&data);
+    for (k, blob) in publics.iter().zip(&blobs) {
+        let sig = r.string().unwrap();
+        let mut signed = bytes::BytesMut::new();
+        wire::Writer::new(&mut signed)
+            .utf8("hostkeys-prove-00@openssh.com")
+            .string(&sid)
+            .string(blob);
+        let alg = wire::Reader::new(sig).utf8().unwrap().to_owned();
+        assert!(k.verify(&alg, &signed, sig), "{}", k.algorithm());
+        if k.algorithm() == "ssh-rsa" {
+            // The negotiated RSA algorithm is the one that proves.
+            assert_eq!(alg, "rsa-sha2-256");
+        }
+        // A proof is bound to this session: another session id does not verify.
+        let mut other = bytes::BytesMut::new();
+        wire::Writer::new(&mut other)
+            .utf8("hostkeys-prove-00@openssh.com")
+            .string(b"another session")
+            .string(blob);
+        assert!(!k.verify(&alg, &other, sig));
+    }
+    assert_eq!(r.remaining(), 0);
+    let stranger = key(KeyKind::EcdsaP384).public_key().to_blob();
+    assert!(!prove(&mut p, &[blobs[0].clone(), stranger]).0);
+    assert!(!prove(&mut p, &[bytes::Bytes::from_static(b"\xff")]).0);
+}

@@ -5,6 +5,7 @@
 mod channel_handle;
 mod client;
 mod core;
+mod host_keys;
 mod server;
 
 use std::collections::VecDeque;

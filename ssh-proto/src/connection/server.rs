@@ -8,6 +8,7 @@ use bytes::Bytes;
 use tracing::info;
 
 use super::core::Core;
+use super::host_keys;
 use super::{Connection, Dispatch, ServerConnection};
 use crate::auth::server::AuthOutput;
 use crate::auth::{AuthContext, AuthDecision, AuthRequestId, ServerAuth};
@@ -197,7 +198,11 @@ impl ServerConnection {
                     if self.core.transport.log_settings().info() {
                         info!(%user, "authenticated");
                     }
-                    self.core.events.push_back(Event::Authenticated { user })
+                    self.core.events.push_back(Event::Authenticated { user });
+                    if self.role.config.announce_host_keys {
+                        let m = host_keys::announcement(&self.role.config);
+                        self.core.transport.send_msg(&m)?;
+                    }
                 }
             }
         }
@@ -274,6 +279,27 @@ impl ServerConnection {
                     }));
                 }
                 let m = Message::decode(&payload)?;
+                if let Message::GlobalRequest {
+                    name,
+                    want_reply,
+                    data,
+                } = &m
+                {
+                    if name == host_keys::PROVE {
+                        let sid = self.core.transport.session_id().unwrap_or_default();
+                        let alg = self
+                            .core
+                            .transport
+                            .negotiated()
+                            .map(|n| n.host_key.as_str())
+                            .unwrap_or_default();
+                        let answer = host_keys::prove(&self.role.config, sid, alg, data)?;
+                        return match want_reply {
+                            true => self.core.transport.send_msg(&answer),
+                            false => Ok(()),
+                        };
+                    }
+                }
                 self.core
                     .channels
                     .handle(m, &mut self.core.transport, &mut self.core.events)
