@@ -360,3 +360,17 @@ for_each_adapter! {
         }
     }
 }
+
+for_each_adapter! {
+    /// The server offers publickey-hostbound@openssh.com in ext-info, and OpenSSH then
+    /// signs in the host-bound form, which the core verifies against this session's
+    /// host key.
+    fn openssh_logs_in_with_host_bound_publickey(adapter: Adapter) {
+        let fx = Fixture::new("hostbound");
+        let srv = DemoServer::start(adapter, &fx);
+        let out = run(ssh(&srv, &fx, &["-vvv"]).arg("echo bound"), None);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "bound\n", "{out:?}");
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(log.contains("using publickey-hostbound-v00@openssh.com"), "{log}");
+    }
+}

@@ -275,6 +275,13 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// The host key that signs for the host key algorithm `alg`.
+    pub(crate) fn host_key_for(&self, alg: &str) -> Option<&PrivateKey> {
+        self.host_keys
+            .iter()
+            .find(|k| k.signature_algorithms().contains(&alg))
+    }
+
     /// The timers the connection enforces by itself.
     pub(crate) fn upkeep(&self) -> crate::upkeep::UpkeepPolicy {
         crate::upkeep::UpkeepPolicy {

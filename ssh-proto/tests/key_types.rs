@@ -212,3 +212,65 @@ fn host_keys_are_proved_on_request_and_foreign_keys_refused() {
     assert!(!prove(&mut p, &[blobs[0].clone(), stranger]).0);
     assert!(!prove(&mut p, &[bytes::Bytes::from_static(b"\xff")]).0);
 }
+
+/// A publickey-hostbound-v00@openssh.com request signed over `bound_to`.
+fn hostbound_request(p: &Pair, user_key: &PrivateKey, bound_to: &[u8]) -> Vec<u8> {
+    let sid = p.client.session_id().unwrap().to_vec();
+    let blob = user_key.public_key().to_blob();
+    let method = "publickey-hostbound-v00@openssh.com";
+    let mut signed = bytes::BytesMut::new();
+    wire::Writer::new(&mut signed)
+        .string(&sid)
+        .u8(50)
+        .utf8("bob")
+        .utf8("ssh-connection")
+        .utf8(method)
+        .bool(true)
+        .utf8("ssh-ed25519")
+        .string(&blob)
+        .string(bound_to);
+    let sig = user_key.sign("ssh-ed25519", &signed).unwrap();
+    let mut m = bytes::BytesMut::new();
+    wire::Writer::new(&mut m)
+        .u8(50)
+        .utf8("bob")
+        .utf8("ssh-connection")
+        .utf8(method)
+        .bool(true)
+        .utf8("ssh-ed25519")
+        .string(&blob)
+        .string(bound_to)
+        .string(&sig);
+    m.to_vec()
+}
+
+#[test]
+fn host_bound_publickey_needs_this_sessions_host_key() {
+    let user_key = key(KeyKind::Ed25519);
+    let ed = key(KeyKind::Ed25519);
+    let ed_blob = ed.public_key().to_blob();
+    let ecdsa_blob;
+    let mut p = {
+        let ecdsa = key(KeyKind::EcdsaP256);
+        ecdsa_blob = ecdsa.public_key().to_blob();
+        pair(vec![ed, ecdsa], "ssh-ed25519", |_| {})
+    };
+    kex_done(&mut p);
+    // Bound to another of the server's keys (not the one that signed this session).
+    let wrong = hostbound_request(&p, &user_key, &ecdsa_blob);
+    p.client.send_raw_packet(&wrong).unwrap();
+    assert!(p
+        .server_event(|e| matches!(e, Event::AuthRequest(_)))
+        .is_none());
+    p.client_event(|e| matches!(e, Event::AuthFailure { .. }))
+        .expect("refused");
+    let right = hostbound_request(&p, &user_key, &ed_blob);
+    p.client.send_raw_packet(&right).unwrap();
+    match p.server_event(|e| matches!(e, Event::AuthRequest(_))) {
+        Some(Event::AuthRequest(r)) => assert!(matches!(
+            r.method,
+            AuthMethod::PublicKey { verified: true, .. }
+        )),
+        _ => panic!("the host-bound request bound to this session's key is verified"),
+    }
+}

@@ -54,7 +54,7 @@ impl ClientAuth {
             Some(_) => return Err(Error::Config("the certificate is for another key")),
             None => (sig_alg.to_string(), key.public_key().to_blob()),
         };
-        let data = signed_data(session_id, user, "ssh-connection", &algorithm, &blob);
+        let data = signed_data(session_id, user, "ssh-connection", &algorithm, &blob, None);
         let signature = key.sign(sig_alg, &data)?;
         Ok(Message::UserauthRequest {
             user: user.into(),
@@ -62,6 +62,7 @@ impl ClientAuth {
             method: AuthMethodData::PublicKey {
                 algorithm,
                 blob,
+                host_key: None,
                 signature: Some(signature),
             },
         })

@@ -13,6 +13,7 @@ use bytes::{Bytes, BytesMut};
 use crate::keys::{Certificate, PublicKey};
 use crate::secret::SecretString;
 use crate::wire::codes::USERAUTH_REQUEST;
+use crate::wire::message::HOSTBOUND_METHOD;
 use crate::wire::Writer;
 
 /// Identifies one authentication request awaiting the application's decision.
@@ -75,12 +76,14 @@ pub struct CertificateLogin {
 }
 
 /// What the connection knows about its peer that authentication checks need.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct AuthContext {
     /// Wall-clock time now, in Unix seconds (None: not given to the connection).
     pub unix_time: Option<u64>,
     /// The peer's address (None: not given).
     pub peer: Option<std::net::IpAddr>,
+    /// The blob of the host key this session's key exchange was signed with.
+    pub host_key: Option<Bytes>,
 }
 
 impl fmt::Debug for AuthMethod {
@@ -161,23 +164,32 @@ impl From<bool> for AuthDecision {
     }
 }
 
-/// The data a publickey signature covers (RFC 4252 §7).
+/// The data a publickey signature covers (RFC 4252 §7), or with `host_key` the
+/// publickey-hostbound-v00@openssh.com form, which binds it to the server's host key.
 pub(crate) fn signed_data(
     session_id: &[u8],
     user: &str,
     service: &str,
     algorithm: &str,
     blob: &[u8],
+    host_key: Option<&[u8]>,
 ) -> Bytes {
     let mut b = BytesMut::new();
-    Writer::new(&mut b)
-        .string(session_id)
+    let mut w = Writer::new(&mut b);
+    w.string(session_id)
         .u8(USERAUTH_REQUEST)
         .utf8(user)
         .utf8(service)
-        .utf8("publickey")
+        .utf8(if host_key.is_some() {
+            HOSTBOUND_METHOD
+        } else {
+            "publickey"
+        })
         .bool(true)
         .utf8(algorithm)
         .string(blob);
+    if let Some(h) = host_key {
+        w.string(h);
+    }
     b.freeze()
 }

@@ -69,6 +69,22 @@ impl ServerAuth {
         }
     }
 
+    /// `check_key`, after checking that a host-bound request names the host key this
+    /// session was signed with.
+    fn checked(
+        &self,
+        user: &str,
+        algorithm: &str,
+        blob: &[u8],
+        host_key: &Option<Bytes>,
+        ctx: &AuthContext,
+    ) -> Result<CheckedKey, String> {
+        if host_key.is_some() && *host_key != ctx.host_key {
+            return Err("host-bound request names another host key".into());
+        }
+        self.check_key(user, algorithm, blob, ctx)
+    }
+
     /// The checks a publickey request's key passes before the application sees it:
     /// the signature-algorithm policy and RSA minimum, revocation, and for a
     /// certificate all its own checks. Err is the reason, for the log.
@@ -77,7 +93,7 @@ impl ServerAuth {
         user: &str,
         algorithm: &str,
         blob: &[u8],
-        ctx: AuthContext,
+        ctx: &AuthContext,
     ) -> Result<CheckedKey, String> {
         let Some(sig_alg) = base_algorithm(algorithm) else {
             let key = PublicKey::from_blob(blob).map_err(|e| format!("malformed key: {e}"))?;
@@ -181,8 +197,12 @@ impl ServerAuth {
             AuthMethodData::PublicKey {
                 algorithm,
                 blob,
+                host_key,
                 signature,
-            } => match (self.check_key(&user, &algorithm, &blob, ctx), signature) {
+            } => match (
+                self.checked(&user, &algorithm, &blob, &host_key, &ctx),
+                signature,
+            ) {
                 (Err(why), _) => {
                     debug!(user = %user, %algorithm, "public key refused: {why}");
                     None
@@ -201,7 +221,14 @@ impl ServerAuth {
                 }
                 (Ok((key, certificate)), Some(sig)) => {
                     let sig_alg = base_algorithm(&algorithm).unwrap_or(&algorithm);
-                    let data = signed_data(session_id, &user, &service, &algorithm, &blob);
+                    let data = signed_data(
+                        session_id,
+                        &user,
+                        &service,
+                        &algorithm,
+                        &blob,
+                        host_key.as_deref(),
+                    );
                     if key.verify(sig_alg, &data, &sig) {
                         Some(AuthMethod::PublicKey {
                             key,

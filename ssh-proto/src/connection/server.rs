@@ -253,9 +253,15 @@ impl ServerConnection {
                     .unwrap_or_default()
                     .to_vec();
                 let mut out = Vec::new();
+                let host_key = self.core.transport.negotiated().and_then(|n| {
+                    let c = &self.role.config;
+                    c.host_key_for(&n.host_key)
+                        .map(|k| k.public_key().to_blob())
+                });
                 let ctx = AuthContext {
                     unix_time: self.role.peer.unix_time(now),
                     peer: self.role.peer.address,
+                    host_key,
                 };
                 self.role
                     .auth

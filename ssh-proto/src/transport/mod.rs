@@ -628,10 +628,7 @@ impl Transport {
                 v_s: our_v,
                 i_c: theirs,
                 i_s: &run.ours,
-                host_key: sc
-                    .host_keys
-                    .iter()
-                    .find(|k| k.signature_algorithms().contains(&n.host_key.as_str())),
+                host_key: sc.host_key_for(&n.host_key),
                 host_key_alg: &n.host_key,
                 rng: &*self.cfg.rng,
             },
@@ -746,7 +743,14 @@ impl Transport {
         };
         let algs = sc.user_keys.signature_algorithms.join(",");
         let m = Message::ExtInfo {
-            extensions: vec![("server-sig-algs".into(), Bytes::from(algs))],
+            extensions: vec![
+                ("server-sig-algs".into(), Bytes::from(algs)),
+                // OpenSSH's host-bound publickey authentication, version 0.
+                (
+                    "publickey-hostbound@openssh.com".into(),
+                    Bytes::from_static(b"0"),
+                ),
+            ],
         };
         self.write_msg_now(&m)
     }

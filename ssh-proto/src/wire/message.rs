@@ -10,6 +10,9 @@ use super::{names, Reader, Writer};
 use crate::error::DecodeError;
 use crate::secret::SecretString;
 
+/// The method name of OpenSSH's host-bound publickey authentication.
+pub(crate) const HOSTBOUND_METHOD: &str = "publickey-hostbound-v00@openssh.com";
+
 /// SSH_MSG_KEXINIT (RFC 4253 §7.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KexInit {
@@ -53,12 +56,15 @@ pub enum AuthMethodData {
         /// A new password, when the client asks to change it.
         new_password: Option<SecretString>,
     },
-    /// "publickey"
+    /// "publickey", or "publickey-hostbound-v00@openssh.com" when `host_key` is set.
     PublicKey {
         /// The public key algorithm name.
         algorithm: String,
         /// The public key blob.
         blob: Bytes,
+        /// The server host key blob the signature is bound to (the OpenSSH
+        /// host-bound form).
+        host_key: Option<Bytes>,
         /// The signature, absent for a query.
         signature: Option<Bytes>,
     },
@@ -84,7 +90,8 @@ impl AuthMethodData {
         match self {
             AuthMethodData::None => "none",
             AuthMethodData::Password { .. } => "password",
-            AuthMethodData::PublicKey { .. } => "publickey",
+            AuthMethodData::PublicKey { host_key: None, .. } => "publickey",
+            AuthMethodData::PublicKey { .. } => HOSTBOUND_METHOD,
             AuthMethodData::KeyboardInteractive { .. } => "keyboard-interactive",
             AuthMethodData::Other { name, .. } => name,
         }
@@ -281,10 +288,15 @@ impl AuthMethodData {
                     new_password,
                 }
             }
-            "publickey" => {
+            "publickey" | HOSTBOUND_METHOD => {
                 let has_sig = r.bool()?;
                 let algorithm = r.name_list()?.to_owned();
                 let blob = r.string_bytes()?;
+                let host_key = if method == HOSTBOUND_METHOD {
+                    Some(r.string_bytes()?)
+                } else {
+                    None
+                };
                 let signature = if has_sig {
                     Some(r.string_bytes()?)
                 } else {
@@ -293,6 +305,7 @@ impl AuthMethodData {
                 AuthMethodData::PublicKey {
                     algorithm,
                     blob,
+                    host_key,
                     signature,
                 }
             }
@@ -323,9 +336,13 @@ impl AuthMethodData {
             AuthMethodData::PublicKey {
                 algorithm,
                 blob,
+                host_key,
                 signature,
             } => {
                 w.bool(signature.is_some()).utf8(algorithm).string(blob);
+                if let Some(h) = host_key {
+                    w.string(h);
+                }
                 if let Some(s) = signature {
                     w.string(s);
                 }
@@ -718,13 +735,20 @@ pub(crate) mod tests {
                 password: SecretString::new(p),
                 new_password: n.map(SecretString::new),
             }),
-            (name(), b(), proptest::option::of(b())).prop_map(|(algorithm, blob, signature)| {
-                AuthMethodData::PublicKey {
-                    algorithm,
-                    blob,
-                    signature,
-                }
-            }),
+            (
+                name(),
+                b(),
+                proptest::option::of(b()),
+                proptest::option::of(b())
+            )
+                .prop_map(|(algorithm, blob, host_key, signature)| {
+                    AuthMethodData::PublicKey {
+                        algorithm,
+                        blob,
+                        host_key,
+                        signature,
+                    }
+                }),
             (s(), s()).prop_map(
                 |(language, submethods)| AuthMethodData::KeyboardInteractive {
                     language,
