@@ -7,7 +7,10 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use ssh_proto::testing::Message;
 use ssh_proto::testing::{plain_packet, seeded_configs, Pair};
-use ssh_proto::{AuthDecision, ChannelKind, ChannelRequest, Event, PublicKey, ServerConnection};
+use ssh_proto::{
+    parse_authorized_keys, AuthDecision, AuthorizedKeys, ChannelKind, ChannelRequest, Event,
+    PublicKey, ServerConnection,
+};
 
 /// Every decoder fed arbitrary bytes: messages, channel requests and kinds, key blobs.
 pub fn decoders(data: &[u8]) {
@@ -475,4 +478,137 @@ pub fn command_interleavings(data: &[u8]) -> u64 {
         }
     }
     chans.iter().map(|t| t.s2c_received + t.c2s_received).sum()
+}
+
+/// A valid key line, appended to every line in [`authorized_keys`]'s later passes so
+/// arbitrary option fields are read as options.
+const FUZZ_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINdamAGCsQq31Uv+08lkBzoO4XLz2qYjJa8CGmj3B1Ea";
+
+/// Options, right and wrong, that [`authorized_keys`]'s third pass builds option
+/// fields from (one per input byte below 0x80), so random bytes make fields that parse.
+const AUTHORIZED_KEYS_OPTIONS: &[&str] = &[
+    "restrict",
+    "pty",
+    "no-pty",
+    "port-forwarding",
+    "no-port-forwarding",
+    "agent-forwarding",
+    "no-agent-forwarding",
+    "X11-forwarding",
+    "no-X11-forwarding",
+    "user-rc",
+    "no-user-rc",
+    "touch-required",
+    "no-touch-required",
+    "verify-required",
+    "cert-authority",
+    "command=\"ls -l, \\\"x\\\"\"",
+    "principals=\"alice,bob\"",
+    "principals=\"a,,b\"",
+    "environment=\"A=b\"",
+    "environment=\"A-B=c\"",
+    "expiry-time=\"20300101\"",
+    "expiry-time=\"203001011230Z\"",
+    "expiry-time=\"20301301\"",
+    "permitopen=\"host:22\"",
+    "permitopen=\"[::1]:*\"",
+    "permitopen=\"host\"",
+    "permitlisten=\"8080\"",
+    "tunnel=\"7\"",
+    "tunnel=\"x\"",
+    "bogus",
+    "command=\"unterminated",
+    "from=\"\"",
+];
+
+/// `from=` entries that [`authorized_keys`]'s third pass combines (bytes 0x80-0xef).
+const AUTHORIZED_KEYS_PATTERNS: &[&str] = &[
+    "10.0.0.0/8",
+    "!10.0.0.1",
+    "*",
+    "*.example.com",
+    "::1",
+    "!::1",
+    "2001:db8::/32",
+    "192.168.?.1",
+    "!host.example.com",
+    "10.0.0.1/8",
+    "1.2.3.4/999",
+    "::/0",
+    "0.0.0.0/0",
+    "!*",
+    "",
+    "LOCAL*",
+];
+
+/// Arbitrary bytes (as lossy UTF-8) as an authorized_keys file, in three passes: as
+/// they are; with a valid key appended to every line (so the bytes are an options
+/// field); and as option fields built from the bytes (each byte below 0x80 one option
+/// of a fixed list, 0x80-0xef a `from=` of two patterns, 0xf0 and above the key and
+/// the end of the line). Every entry's `from=` is matched against a few addresses
+/// and host names, and the report is checked: line numbers in range and increasing,
+/// no line both kept and skipped, `parse_authorized_keys` agreeing. Returns the
+/// entries kept over the passes (so tests can see that inputs reach the options).
+pub fn authorized_keys(data: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(data);
+    let with_keys: String = text.lines().map(|l| format!("{l} {FUZZ_KEY}\n")).collect();
+    let mut built = String::new();
+    let mut field_empty = true;
+    for &b in data {
+        if b >= 0xf0 {
+            built.push_str(&format!(" {FUZZ_KEY}\n"));
+            field_empty = true;
+            continue;
+        }
+        if !field_empty {
+            built.push(',');
+        }
+        field_empty = false;
+        if b < 0x80 {
+            let option = AUTHORIZED_KEYS_OPTIONS[usize::from(b) % AUTHORIZED_KEYS_OPTIONS.len()];
+            built.push_str(option);
+        } else {
+            let first = AUTHORIZED_KEYS_PATTERNS[usize::from(b & 15)];
+            let second = AUTHORIZED_KEYS_PATTERNS[usize::from((b >> 2) & 15)];
+            built.push_str(&format!("from=\"{first},{second}\""));
+        }
+    }
+    built.push_str(&format!(" {FUZZ_KEY}\n"));
+    let sources: [(std::net::IpAddr, Option<&str>); 4] = [
+        ([10, 0, 0, 1].into(), Some("host.example.com")),
+        (std::net::Ipv6Addr::LOCALHOST.into(), None),
+        (
+            [0, 0, 0, 0, 0, 0xffff, 0xc0a8, 0x0101].into(),
+            Some("LOCALHOST"),
+        ),
+        ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1].into(), Some("")),
+    ];
+    let mut kept = 0;
+    for input in [&*text, &with_keys, &built] {
+        let parsed = AuthorizedKeys::parse(input);
+        let lines = input.lines().count();
+        let kept_lines: Vec<usize> = parsed.entries.iter().map(|e| e.line).collect();
+        let skipped_lines: Vec<usize> = parsed.skipped.iter().map(|s| s.line).collect();
+        for numbers in [&kept_lines, &skipped_lines] {
+            assert!(numbers.windows(2).all(|w| w[0] < w[1]), "{numbers:?}");
+            assert!(numbers.iter().all(|&n| (1..=lines).contains(&n)));
+        }
+        assert!(kept_lines.iter().all(|n| !skipped_lines.contains(n)));
+        for e in &parsed.entries {
+            for (addr, host) in sources {
+                let allowed = e.options.allows_source(addr, host);
+                assert!(allowed || e.options.from.is_some());
+            }
+            if let Some(t) = e.options.expiry_time {
+                assert!(!e.options.expired(t));
+                assert!(t == u64::MAX || e.options.expired(t + 1));
+            }
+        }
+        let plain = parse_authorized_keys(input).expect("parse_authorized_keys never fails");
+        let not_ca = parsed.entries.iter().filter(|e| !e.cert_authority).count();
+        assert_eq!(plain.len(), not_ca);
+        kept += parsed.entries.len();
+    }
+    kept
 }

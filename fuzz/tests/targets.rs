@@ -87,6 +87,23 @@ fn command_interleavings() {
 }
 
 #[test]
+fn authorized_keys() {
+    check!()
+        .with_iterations(3000)
+        .with_max_len(512)
+        .for_each(|data: &[u8]| {
+            fuzz::authorized_keys(data);
+        });
+}
+
+#[test]
+fn authorized_keys_reach_the_options() {
+    // Two option fields that parse: each becomes an entry once a key is appended.
+    let data = b"from=\"10.0.0.0/8,!10.1.*\",restrict,pty\ncommand=\"x\"\n";
+    assert!(fuzz::authorized_keys(data) >= 2);
+}
+
+#[test]
 fn command_interleavings_reach_the_data_path() {
     // open, deliver, server sends 97*40 bytes, client sends 89*30, consume, EOF, close.
     let script = [0, 0, 9, 0, 1, 40, 2, 30, 3, 0, 9, 0, 4, 0, 5, 0, 9, 0];

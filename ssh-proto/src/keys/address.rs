@@ -208,7 +208,6 @@ pub(crate) fn pattern_list_problem<S: AsRef<str>>(list: &[S]) -> Option<&'static
 /// certificate's `source-address` critical option holds (OpenSSH's
 /// `addr_match_cidr_list`: no wildcards, no negation). None when the list is
 /// malformed (an empty entry, anything but an address or network).
-#[allow(dead_code, reason = "for certificates' source-address critical option")]
 pub(crate) fn address_in_cidr_list(list: &str, addr: IpAddr) -> Option<bool> {
     // An IPv6 address in its longest text form, plus "/128".
     const MAX_ENTRY: usize = 45 + 4;
