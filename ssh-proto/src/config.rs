@@ -154,6 +154,10 @@ pub struct KeyPolicy {
     pub signature_algorithms: Vec<String>,
     /// RSA keys with fewer modulus bits are refused; default 2048, at least 1024.
     pub min_rsa_bits: u32,
+    /// Security-key (sk-*) signatures must carry the user-presence flag (default
+    /// true; a trusted certificate's no-touch-required waives it). false leaves it to
+    /// the application, which sees the flags (for authorized_keys no-touch-required).
+    pub require_user_presence: bool,
 }
 
 impl Default for KeyPolicy {
@@ -165,6 +169,7 @@ impl Default for KeyPolicy {
                 .map(|a| a.to_string())
                 .collect(),
             min_rsa_bits: 2048,
+            require_user_presence: true,
         }
     }
 }
@@ -535,6 +540,7 @@ mod tests {
         let only_ed = KeyPolicy {
             signature_algorithms: vec!["ssh-ed25519".into()],
             min_rsa_bits: 4096,
+            ..KeyPolicy::default()
         };
         assert!(only_ed.refusal(&rsa(4096), "rsa-sha2-256").is_some());
         assert!(KeyPolicy {

@@ -64,9 +64,9 @@ pub use error::{
 pub use event::Event;
 pub use kex::KexAlg;
 pub use keys::{
-    parse_authorized_keys, Certificate, CertificateBuilder, CertificateExtensions,
-    CertificateRefusal, CertificateType, KeyKind, PrivateKey, PublicKey, RevokedKeys,
-    RevokedLineError,
+    parse_authorized_keys, AuthorizedKey, AuthorizedKeys, Certificate, CertificateBuilder,
+    CertificateExtensions, CertificateRefusal, CertificateType, KeyKind, KeyOptions, PrivateKey,
+    PublicKey, RevokedKeys, RevokedLineError, SecurityKeySignature, SkippedLine, Verified,
 };
 pub use log::{LogLevel, LogSettings};
 pub use secret::{SecretBytes, SecretString};

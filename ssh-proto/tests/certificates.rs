@@ -49,6 +49,7 @@ fn attempt(p: &mut Pair, w: &World, cert: &Certificate, user: &str) -> Option<Ce
                 certificate: Some(c),
                 key,
                 algorithm,
+                ..
             } => {
                 assert_eq!(&key, w.user.public_key());
                 assert_eq!(algorithm, "ssh-ed25519-cert-v01@openssh.com");

@@ -26,7 +26,9 @@ fn login_exec_output_exit_status_and_close() {
                 "ecdsa-sha2-nistp384",
                 "ecdsa-sha2-nistp521",
                 "rsa-sha2-512",
-                "rsa-sha2-256"
+                "rsa-sha2-256",
+                "sk-ssh-ed25519@openssh.com",
+                "sk-ecdsa-sha2-nistp256@openssh.com"
             ]
             .map(String::from)[..]
         )

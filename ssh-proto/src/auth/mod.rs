@@ -10,7 +10,7 @@ use std::fmt;
 
 use bytes::{Bytes, BytesMut};
 
-use crate::keys::{Certificate, PublicKey};
+use crate::keys::{Certificate, PublicKey, SecurityKeySignature};
 use crate::secret::SecretString;
 use crate::wire::codes::USERAUTH_REQUEST;
 use crate::wire::message::HOSTBOUND_METHOD;
@@ -60,6 +60,10 @@ pub enum AuthMethod {
         /// source-address, revocation; principals when its CA is a trusted one). `key`
         /// is then the certified key.
         certificate: Option<Box<CertificateLogin>>,
+        /// For a security key (sk-*): the authenticator's flags and counter. The core
+        /// has required user presence unless the policy leaves it to the application;
+        /// the counter is the application's to track.
+        security_key: Option<SecurityKeySignature>,
     },
 }
 
@@ -104,8 +108,12 @@ impl fmt::Debug for AuthMethod {
                 algorithm,
                 verified,
                 certificate,
+                security_key,
             } => {
                 write!(f, "PublicKey({algorithm}, {key:?}, verified: {verified}")?;
+                if let Some(sk) = security_key {
+                    write!(f, ", flags {:#04x} counter {}", sk.flags, sk.counter)?;
+                }
                 if let Some(c) = certificate {
                     write!(
                         f,

@@ -12,7 +12,7 @@ use tracing::debug;
 
 use crate::config::{CertificatePolicy, KeyPolicy};
 use crate::error::{Error, Violation};
-use crate::keys::{base_algorithm, Certificate, PublicKey};
+use crate::keys::{base_algorithm, Certificate, PublicKey, Verified};
 use crate::wire::message::{AuthMethodData, Message};
 
 /// How many authentication requests may await decisions at once.
@@ -67,6 +67,18 @@ impl ServerAuth {
             certs,
             ..Default::default()
         }
+    }
+
+    /// Whether a security-key signature's flags satisfy the policy: user presence is
+    /// required unless the policy leaves it to the application or the certificate's
+    /// no-touch-required extension waives it.
+    fn presence_ok(&self, v: &Verified, cert: Option<&CertificateLogin>) -> bool {
+        let Some(sk) = v.security_key else {
+            return true;
+        };
+        sk.user_present()
+            || !self.keys.require_user_presence
+            || cert.is_some_and(|c| c.ca_trusted && c.certificate.extensions.no_touch_required)
     }
 
     /// `check_key`, after checking that a host-bound request names the host key this
@@ -217,6 +229,7 @@ impl ServerAuth {
                         algorithm,
                         verified: false,
                         certificate,
+                        security_key: None,
                     })
                 }
                 (Ok((key, certificate)), Some(sig)) => {
@@ -229,16 +242,22 @@ impl ServerAuth {
                         &blob,
                         host_key.as_deref(),
                     );
-                    if key.verify(sig_alg, &data, &sig) {
-                        Some(AuthMethod::PublicKey {
+                    match key.verify_detailed(sig_alg, &data, &sig) {
+                        None => {
+                            debug!(user = %user, %algorithm, "public key signature does not verify");
+                            None
+                        }
+                        Some(v) if !self.presence_ok(&v, certificate.as_deref()) => {
+                            debug!(user = %user, %algorithm, "security key signature without user presence");
+                            None
+                        }
+                        Some(v) => Some(AuthMethod::PublicKey {
                             key,
                             algorithm,
                             verified: true,
                             certificate,
-                        })
-                    } else {
-                        debug!(user = %user, %algorithm, "public key signature does not verify");
-                        None
+                            security_key: v.security_key,
+                        }),
                     }
                 }
             },

@@ -120,15 +120,32 @@ impl fmt::Display for CertificateRefusal {
 
 /// The plain key algorithm under a certificate algorithm name
 /// (`ssh-ed25519-cert-v01@openssh.com` → `ssh-ed25519`; `rsa-sha2-512-cert-v01@...`
-/// → `rsa-sha2-512`). None when the name is not a certificate type.
-pub(crate) fn base_algorithm(cert_alg: &str) -> Option<&str> {
-    cert_alg.strip_suffix(CERT_SUFFIX)
+/// → `rsa-sha2-512`; `sk-ssh-ed25519-cert-v01@openssh.com` →
+/// `sk-ssh-ed25519@openssh.com`). None when the name is not a certificate type.
+pub(crate) fn base_algorithm(cert_alg: &str) -> Option<&'static str> {
+    const BASES: &[&str] = &[
+        "ssh-ed25519",
+        "ecdsa-sha2-nistp256",
+        "ecdsa-sha2-nistp384",
+        "ecdsa-sha2-nistp521",
+        "ssh-rsa",
+        "rsa-sha2-256",
+        "rsa-sha2-512",
+        "ssh-dss",
+        "sk-ssh-ed25519@openssh.com",
+        "sk-ecdsa-sha2-nistp256@openssh.com",
+    ];
+    BASES
+        .iter()
+        .copied()
+        .find(|b| cert_algorithm(b) == cert_alg)
 }
 
 /// The certificate algorithm name for a signature algorithm (the inverse of
 /// [`base_algorithm`]).
 pub(crate) fn cert_algorithm(sig_alg: &str) -> String {
-    format!("{sig_alg}{CERT_SUFFIX}")
+    let stem = sig_alg.strip_suffix("@openssh.com").unwrap_or(sig_alg);
+    format!("{stem}{CERT_SUFFIX}")
 }
 
 impl Certificate {
@@ -394,13 +411,9 @@ impl CertificateBuilder {
         sig_alg: &str,
         nonce: &[u8],
     ) -> Result<Certificate, crate::error::ConfigError> {
-        let key_alg = match self.key.algorithm() {
-            "ssh-rsa" => "ssh-rsa".to_string(),
-            a => a.to_string(),
-        };
         let mut b = BytesMut::new();
         let mut w = Writer::new(&mut b);
-        w.utf8(&cert_algorithm(&key_alg)).string(nonce);
+        w.utf8(&cert_algorithm(self.key.algorithm())).string(nonce);
         self.key.write_fields(&mut w);
         w.u64(self.serial)
             .u32(match self.cert_type {

@@ -11,13 +11,15 @@ mod private;
 mod public;
 mod revoked;
 
-pub use authorized::parse_authorized_keys;
+pub use authorized::{
+    parse_authorized_keys, AuthorizedKey, AuthorizedKeys, KeyOptions, SkippedLine,
+};
 pub(crate) use certificate::{base_algorithm, cert_algorithm};
 pub use certificate::{
     Certificate, CertificateBuilder, CertificateExtensions, CertificateRefusal, CertificateType,
 };
 pub use private::{KeyKind, PrivateKey};
-pub use public::PublicKey;
+pub use public::{PublicKey, SecurityKeySignature, Verified};
 pub use revoked::{RevokedKeys, RevokedLineError};
 
 /// Signature algorithms the core can verify for publickey authentication, strongest
@@ -29,5 +31,7 @@ pub(crate) const VERIFIABLE_SIGNATURE_ALGORITHMS: &[&str] = &[
     "ecdsa-sha2-nistp521",
     "rsa-sha2-512",
     "rsa-sha2-256",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
     "ssh-rsa",
 ];

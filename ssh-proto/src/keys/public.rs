@@ -29,6 +29,20 @@ pub enum PublicKey {
         /// The public point, uncompressed (0x04, x, y).
         point: Bytes,
     },
+    /// sk-ssh-ed25519@openssh.com: an Ed25519 key held by a FIDO security key.
+    SkEd25519 {
+        /// The Ed25519 public key.
+        key: [u8; 32],
+        /// The FIDO application (relying party) string, normally `ssh:`.
+        application: String,
+    },
+    /// sk-ecdsa-sha2-nistp256@openssh.com: a P-256 key held by a FIDO security key.
+    SkEcdsa {
+        /// The public point, uncompressed.
+        point: Bytes,
+        /// The FIDO application string.
+        application: String,
+    },
     /// A key of an algorithm this build cannot verify, kept as its blob.
     Other {
         /// The key's algorithm name.
@@ -91,6 +105,29 @@ impl PublicKey {
                     n: Bytes::copy_from_slice(n),
                 }
             }
+            SK_ED25519 => {
+                let k: [u8; 32] = r
+                    .string()?
+                    .try_into()
+                    .map_err(|_| DecodeError::Invalid("ed25519 key is not 32 bytes"))?;
+                PublicKey::SkEd25519 {
+                    key: k,
+                    application: r.utf8()?.to_owned(),
+                }
+            }
+            SK_ECDSA => {
+                let name = r.utf8()?;
+                let point = r.string()?;
+                if name != "nistp256" || point.len() != 65 || point[0] != 4 {
+                    return Err(DecodeError::Invalid(
+                        "security-key ECDSA key of the wrong form",
+                    ));
+                }
+                PublicKey::SkEcdsa {
+                    point: Bytes::copy_from_slice(point),
+                    application: r.utf8()?.to_owned(),
+                }
+            }
             _ => return Ok(None),
         };
         Ok(Some(key))
@@ -131,6 +168,8 @@ impl PublicKey {
             PublicKey::Ed25519(_) => "ssh-ed25519",
             PublicKey::Rsa { .. } => "ssh-rsa",
             PublicKey::Ecdsa { curve, .. } => ecdsa_algorithm(curve),
+            PublicKey::SkEd25519 { .. } => SK_ED25519,
+            PublicKey::SkEcdsa { .. } => SK_ECDSA,
             PublicKey::Other { algorithm, .. } => algorithm,
         }
     }
@@ -158,6 +197,12 @@ impl PublicKey {
             }
             PublicKey::Ecdsa { curve, point } => {
                 w.utf8(curve).string(point);
+            }
+            PublicKey::SkEd25519 { key, application } => {
+                w.string(key).utf8(application);
+            }
+            PublicKey::SkEcdsa { point, application } => {
+                w.utf8("nistp256").string(point).utf8(application);
             }
             PublicKey::Other { .. } => {}
         }
@@ -197,21 +242,62 @@ impl PublicKey {
                 curve: "nistp384", ..
             } => &["ecdsa-sha2-nistp384"],
             PublicKey::Ecdsa { .. } => &["ecdsa-sha2-nistp521"],
+            PublicKey::SkEd25519 { .. } => &[SK_ED25519],
+            PublicKey::SkEcdsa { .. } => &[SK_ECDSA],
             PublicKey::Other { .. } => &[],
         }
     }
 
     /// Verify an SSH signature blob (`string alg, string sig`) over `message`, requiring
-    /// the blob's algorithm to be `expected_alg`.
+    /// the blob's algorithm to be `expected_alg`. For security keys the flags are not
+    /// judged here: see [`PublicKey::verify_detailed`].
     pub fn verify(&self, expected_alg: &str, message: &[u8], sig_blob: &[u8]) -> bool {
+        self.verify_detailed(expected_alg, message, sig_blob)
+            .is_some()
+    }
+
+    /// Verify like [`PublicKey::verify`]; Some on success, with a security key's flags
+    /// and counter (PROTOCOL.u2f: the authenticator signs SHA-256(application), the
+    /// flags, the counter and SHA-256(message)).
+    pub fn verify_detailed(
+        &self,
+        expected_alg: &str,
+        message: &[u8],
+        sig_blob: &[u8],
+    ) -> Option<Verified> {
         let mut r = Reader::new(sig_blob);
-        let (Ok(alg), Ok(sig)) = (r.utf8(), r.string()) else {
-            return false;
-        };
-        if alg != expected_alg || r.finish().is_err() {
-            return false;
+        let alg = r.utf8().ok()?;
+        let sig = r.string().ok()?;
+        if alg != expected_alg {
+            return None;
         }
-        self.verify_raw(alg, message, sig)
+        let (application, inner) = match self {
+            PublicKey::SkEd25519 { key, application } if alg == SK_ED25519 => {
+                (application, PublicKey::Ed25519(*key))
+            }
+            PublicKey::SkEcdsa { point, application } if alg == SK_ECDSA => (
+                application,
+                PublicKey::Ecdsa {
+                    curve: "nistp256",
+                    point: point.clone(),
+                },
+            ),
+            PublicKey::SkEd25519 { .. } | PublicKey::SkEcdsa { .. } => return None,
+            _ => {
+                r.finish().ok()?;
+                return self
+                    .verify_raw(alg, message, sig)
+                    .then_some(Verified { security_key: None });
+            }
+        };
+        let flags = r.u8().ok()?;
+        let counter = r.u32().ok()?;
+        r.finish().ok()?;
+        let signed = sk_signed_data(application, flags, counter, message);
+        let base = inner.signature_algorithms()[0];
+        inner.verify_raw(base, &signed, sig).then_some(Verified {
+            security_key: Some(SecurityKeySignature { flags, counter }),
+        })
     }
 
     /// Verify the inner signature bytes of algorithm `alg` over `message`.
@@ -248,6 +334,51 @@ impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "PublicKey({} {})", self.algorithm(), self.fingerprint())
     }
+}
+
+/// sk-ssh-ed25519@openssh.com
+const SK_ED25519: &str = "sk-ssh-ed25519@openssh.com";
+/// sk-ecdsa-sha2-nistp256@openssh.com
+const SK_ECDSA: &str = "sk-ecdsa-sha2-nistp256@openssh.com";
+
+/// What a successful verification found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    /// For security keys: the authenticator's flags and counter.
+    pub security_key: Option<SecurityKeySignature>,
+}
+
+/// The authenticator data of a security-key signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SecurityKeySignature {
+    /// FIDO flags: 0x01 user present, 0x04 user verified.
+    pub flags: u8,
+    /// The authenticator's signature counter.
+    pub counter: u32,
+}
+
+impl SecurityKeySignature {
+    /// The user touched the key (flag 0x01).
+    pub fn user_present(&self) -> bool {
+        self.flags & 0x01 != 0
+    }
+
+    /// The key verified the user, by PIN or biometrics (flag 0x04).
+    pub fn user_verified(&self) -> bool {
+        self.flags & 0x04 != 0
+    }
+}
+
+/// What a security key signs for `message`: SHA-256(application), flags, counter,
+/// SHA-256(message).
+fn sk_signed_data(application: &str, flags: u8, counter: u32, message: &[u8]) -> Vec<u8> {
+    use crate::crypto::hash::HashAlg;
+    let mut d = Vec::with_capacity(69);
+    d.extend_from_slice(&HashAlg::Sha256.digest(&[application.as_bytes()]));
+    d.push(flags);
+    d.extend_from_slice(&counter.to_be_bytes());
+    d.extend_from_slice(&HashAlg::Sha256.digest(&[message]));
+    d
 }
 
 /// The key algorithm of an ECDSA curve's SSH name.
