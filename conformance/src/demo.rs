@@ -5,14 +5,15 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ssh_proto::{
-    AuthDecision, AuthMethod, AuthRequest, ChannelRequest, KeyKind, PrivateKey, PtyRequest,
-    PublicKey, ServerConfig, SystemRng,
+    AuthDecision, AuthMethod, AuthRequest, AuthorizedKey, AuthorizedKeys, CertificateLogin,
+    ChannelRequest, KeyKind, KeyOptions, PrivateKey, PtyRequest, PublicKey, ServerConfig,
+    SystemRng,
 };
-use ssh_server::ChannelControl;
+use ssh_server::{ChannelControl, ConnectionId, ConnectionOrigin};
 use ssh_server::{IpFamily, ServerOptions};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -43,8 +44,9 @@ pub struct DemoArgs {
     pub trusted_user_cas: Vec<PublicKey>,
     /// --revoked-keys FILE: keys, serials and key ids refused (see `RevokedKeys::parse`).
     pub revoked: ssh_proto::RevokedKeys,
-    /// --authorized-keys FILE (repeatable).
-    pub keys: Vec<PublicKey>,
+    /// --authorized-keys FILE (repeatable): read again at each login, as sshd does,
+    /// with its options honoured.
+    pub authorized_keys: Vec<String>,
     /// --password USER:PASSWORD (repeatable).
     pub passwords: HashMap<String, String>,
     /// --idle-timeout SECS.
@@ -88,7 +90,7 @@ impl DemoArgs {
             allow_ssh_rsa: false,
             trusted_user_cas: Vec::new(),
             revoked: ssh_proto::RevokedKeys::new(),
-            keys: Vec::new(),
+            authorized_keys: Vec::new(),
             passwords: HashMap::new(),
             idle_timeout: None,
             auth_timeout: None,
@@ -140,14 +142,12 @@ impl DemoArgs {
                 }
                 "--authorized-keys" => {
                     let path = val();
-                    match std::fs::read_to_string(&path) {
-                        Ok(text) => a.keys.extend(ssh_proto::parse_authorized_keys(&text)?),
-                        // A fresh machine may have none yet: passwords still work.
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                            eprintln!("{name}: {path} not found; no public keys will be accepted")
-                        }
-                        Err(e) => return Err(e.into()),
+                    if !std::path::Path::new(&path).exists() {
+                        // A fresh machine may have none yet: passwords still work, and
+                        // keys added later count (the file is read at each login).
+                        eprintln!("{name}: {path} not found yet; it is read at each login");
                     }
+                    a.authorized_keys.push(path);
                 }
                 "--password" => {
                     let v = val();
@@ -217,6 +217,9 @@ impl DemoArgs {
         b = b.certificates(ssh_proto::CertificatePolicy {
             trusted_user_cas: self.trusted_user_cas.clone(),
             revoked: self.revoked.clone(),
+            // Certificates from other CAs reach DemoAuth, which accepts them only
+            // through a matching cert-authority line.
+            untrusted_cas_to_application: true,
             ..Default::default()
         });
         if let Some(t) = self.auth_timeout {
@@ -255,43 +258,174 @@ impl DemoArgs {
     /// The login rules.
     pub fn auth(&self) -> DemoAuth {
         DemoAuth {
-            keys: self.keys.clone(),
+            files: self.authorized_keys.clone(),
             passwords: self.passwords.clone(),
+            restrictions: Arc::new(Mutex::new(HashMap::new())),
         }
     }
 }
 
-/// Logins: any listed public key (the core has verified the signature), or a listed
-/// user's password.
+/// What a login allows the connection's later requests: from authorized_keys
+/// options and certificate options.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Restrictions {
+    /// Run this instead of whatever the client asks (command=, force-command).
+    pub force_command: Option<String>,
+    /// Refuse PTYs (no-pty, restrict, a certificate without permit-pty).
+    pub no_pty: bool,
+    /// Environment to set (environment=).
+    pub environment: Vec<(String, String)>,
+}
+
+/// Logins: a key listed in an authorized_keys file (read at each attempt; the core
+/// has verified the signature) whose options allow it, a certificate from a trusted
+/// CA or from a `cert-authority` line, or a listed user's password. What the login
+/// allows is kept per connection for its channel requests.
 #[derive(Debug, Clone)]
 pub struct DemoAuth {
-    keys: Vec<PublicKey>,
+    files: Vec<String>,
     passwords: HashMap<String, String>,
+    restrictions: Arc<Mutex<HashMap<ConnectionId, Restrictions>>>,
 }
 
 impl DemoAuth {
-    /// Decide on one attempt.
-    pub fn decide(&self, req: &AuthRequest) -> AuthDecision {
-        let ok = match &req.method {
+    /// Decide on one attempt from `origin`.
+    pub fn decide(&self, origin: &ConnectionOrigin, req: &AuthRequest) -> AuthDecision {
+        let allowed = match &req.method {
             AuthMethod::Password { password, .. } => self
                 .passwords
                 .get(&req.user)
-                .is_some_and(|p| p.as_bytes() == password.expose().as_bytes()),
-            // A certificate the core has checked against a trusted CA (signature,
-            // validity, principals, source-address, revocation) logs in.
+                .filter(|p| p.as_bytes() == password.expose().as_bytes())
+                .map(|_| Restrictions::default()),
             AuthMethod::PublicKey {
-                certificate: Some(c),
+                key,
+                certificate,
+                security_key,
                 ..
-            } => c.ca_trusted,
-            AuthMethod::PublicKey { key, .. } => self.keys.contains(key),
-            AuthMethod::None => false,
+            } => self.key_allows(
+                origin,
+                &req.user,
+                key,
+                certificate.as_deref(),
+                *security_key,
+            ),
+            AuthMethod::None => None,
         };
-        if ok {
-            AuthDecision::Accept
-        } else {
-            AuthDecision::Reject
+        match allowed {
+            Some(r) => {
+                let attempt = matches!(
+                    req.method,
+                    AuthMethod::PublicKey { verified: true, .. } | AuthMethod::Password { .. }
+                );
+                if attempt {
+                    lock(&self.restrictions).insert(origin.connection, r);
+                }
+                AuthDecision::Accept
+            }
+            None => AuthDecision::Reject,
         }
     }
+
+    /// What the connection's login allows (nothing restricted when unknown).
+    pub fn restrictions(&self, connection: ConnectionId) -> Restrictions {
+        lock(&self.restrictions)
+            .get(&connection)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Forget a connection that ended.
+    pub fn forget(&self, connection: ConnectionId) {
+        lock(&self.restrictions).remove(&connection);
+    }
+
+    fn entries(&self) -> Vec<AuthorizedKey> {
+        let mut out = Vec::new();
+        for path in &self.files {
+            let Ok(text) = std::fs::read_to_string(path) else {
+                continue;
+            };
+            let parsed = AuthorizedKeys::parse(&text);
+            for s in &parsed.skipped {
+                tracing::warn!(file = %path, line = s.line, reason = %s.reason, "authorized_keys line skipped");
+            }
+            out.extend(parsed.entries);
+        }
+        out
+    }
+
+    fn key_allows(
+        &self,
+        origin: &ConnectionOrigin,
+        user: &str,
+        key: &PublicKey,
+        cert: Option<&CertificateLogin>,
+        security_key: Option<ssh_proto::SecurityKeySignature>,
+    ) -> Option<Restrictions> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let ip = origin.remote.ip().to_canonical();
+        let usable =
+            |e: &AuthorizedKey| e.options.allows_source(ip, None) && !e.options.expired(now);
+        let from_cert = |c: &ssh_proto::Certificate, r: &mut Restrictions| {
+            if c.force_command.is_some() {
+                r.force_command = c.force_command.clone();
+            }
+            r.no_pty |= !c.extensions.permit_pty;
+        };
+        let mut r = Restrictions::default();
+        match cert {
+            // Checked by the core against a trusted CA: signature, validity,
+            // principals, source-address, revocation.
+            Some(c) if c.ca_trusted => from_cert(&c.certificate, &mut r),
+            // Another CA: the core checked all but trust and principals; a
+            // cert-authority line for this CA supplies both.
+            Some(c) => {
+                let principals = &c.certificate.principals;
+                let entry = self.entries().into_iter().find(|e| {
+                    e.cert_authority
+                        && e.key == c.certificate.ca_key
+                        && usable(e)
+                        && match &e.options.principals {
+                            Some(list) => principals.iter().any(|p| list.contains(p)),
+                            None => principals.iter().any(|p| p == user),
+                        }
+                })?;
+                apply(&entry.options, &mut r);
+                from_cert(&c.certificate, &mut r);
+            }
+            None => {
+                let entry = self
+                    .entries()
+                    .into_iter()
+                    .find(|e| !e.cert_authority && &e.key == key && usable(e))?;
+                if let Some(sk) = security_key {
+                    // The core leaves presence to us only when configured to; we
+                    // still require verification where the line asks for it.
+                    if entry.options.verify_required && !sk.user_verified() {
+                        return None;
+                    }
+                }
+                apply(&entry.options, &mut r);
+            }
+        }
+        Some(r)
+    }
+}
+
+/// An authorized_keys line's options, as restrictions.
+fn apply(o: &KeyOptions, r: &mut Restrictions) {
+    if o.command.is_some() {
+        r.force_command = o.command.clone();
+    }
+    r.no_pty |= o.no_pty;
+    r.environment.extend(o.environment.iter().cloned());
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Resizes a running program's terminal (columns, rows).
@@ -333,32 +467,41 @@ pub enum DemoAction {
 }
 
 /// Interpret a channel request against the channel's state.
-pub fn on_request(state: &mut DemoChannel, req: ChannelRequest) -> DemoAction {
+pub fn on_request(
+    state: &mut DemoChannel,
+    req: ChannelRequest,
+    limits: &Restrictions,
+) -> DemoAction {
     let launch = |state: &mut DemoChannel, program: String, args: Vec<String>, pty: bool| {
+        let mut env = state.env.clone();
+        env.extend(limits.environment.iter().cloned());
         DemoAction::Start(Launch {
             program,
             args,
-            env: state.env.clone(),
+            env,
             pty: if pty { state.pty.clone() } else { None },
         })
     };
+    // A forced command replaces exec, shell and subsystems; the client's request is
+    // passed on as SSH_ORIGINAL_COMMAND.
+    if let Some(forced) = &limits.force_command {
+        let original = match &req {
+            ChannelRequest::Exec { command } => Some(String::from_utf8_lossy(command).into_owned()),
+            ChannelRequest::Subsystem { name } => Some(name.clone()),
+            ChannelRequest::Shell => None,
+            _ => return on_other_request(state, req, limits),
+        };
+        if let Some(o) = original {
+            state.env.push(("SSH_ORIGINAL_COMMAND".into(), o));
+        }
+        return launch(
+            state,
+            "/bin/sh".into(),
+            vec!["-c".into(), forced.clone()],
+            true,
+        );
+    }
     match req {
-        ChannelRequest::PtyReq(p) => {
-            state.pty = Some(p);
-            DemoAction::Reply(true)
-        }
-        ChannelRequest::Env { name, value } => {
-            state.env.push((name, value));
-            DemoAction::Reply(true)
-        }
-        ChannelRequest::WindowChange { cols, rows, .. } => match &state.resize {
-            Some(r) => {
-                r(cols as u16, rows as u16);
-                DemoAction::Reply(true)
-            }
-            None => DemoAction::Reply(false),
-        },
-        ChannelRequest::Signal { name } => DemoAction::Reply(signal(state.pid, &name)),
         ChannelRequest::Exec { command } => {
             let cmd = String::from_utf8_lossy(&command).into_owned();
             launch(state, "/bin/sh".into(), vec!["-c".into(), cmd], true)
@@ -376,6 +519,34 @@ pub fn on_request(state: &mut DemoChannel, req: ChannelRequest) -> DemoAction {
                 None => DemoAction::Reply(false),
             }
         }
+        other => on_other_request(state, other, limits),
+    }
+}
+
+/// Requests that start nothing: pty, env, window changes, signals.
+fn on_other_request(
+    state: &mut DemoChannel,
+    req: ChannelRequest,
+    limits: &Restrictions,
+) -> DemoAction {
+    match req {
+        ChannelRequest::PtyReq(_) if limits.no_pty => DemoAction::Reply(false),
+        ChannelRequest::PtyReq(p) => {
+            state.pty = Some(p);
+            DemoAction::Reply(true)
+        }
+        ChannelRequest::Env { name, value } => {
+            state.env.push((name, value));
+            DemoAction::Reply(true)
+        }
+        ChannelRequest::WindowChange { cols, rows, .. } => match &state.resize {
+            Some(r) => {
+                r(cols as u16, rows as u16);
+                DemoAction::Reply(true)
+            }
+            None => DemoAction::Reply(false),
+        },
+        ChannelRequest::Signal { name } => DemoAction::Reply(signal(state.pid, &name)),
         _ => DemoAction::Reply(false),
     }
 }

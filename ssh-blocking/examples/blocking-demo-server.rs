@@ -11,14 +11,19 @@ use std::sync::Arc;
 use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launch};
 use ssh_blocking::{ChannelContext, ChannelStream, ChannelWriter, Handler, Server};
 use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
+use ssh_server::{ConnectionId, ConnectionOrigin, Ended};
 
 struct Demo(DemoAuth);
 
 impl Handler for Demo {
     type ChannelState = DemoChannel;
 
-    fn auth(&self, req: AuthRequest) -> AuthDecision {
-        self.0.decide(&req)
+    fn auth_from(&self, origin: ConnectionOrigin, req: AuthRequest) -> AuthDecision {
+        self.0.decide(&origin, &req)
+    }
+
+    fn disconnected(&self, id: ConnectionId, _: &Ended) {
+        self.0.forget(id)
     }
 
     fn channel_open(&self, _: ChannelContext<DemoChannel>, kind: ChannelKind) -> bool {
@@ -26,7 +31,8 @@ impl Handler for Demo {
     }
 
     fn channel_request(&self, ctx: ChannelContext<DemoChannel>, req: ChannelRequest) -> bool {
-        let action = demo::on_request(&mut ctx.state(), req);
+        let limits = self.0.restrictions(ctx.connection);
+        let action = demo::on_request(&mut ctx.state(), req, &limits);
         match action {
             DemoAction::Reply(ok) => ok,
             DemoAction::Start(launch) => match ctx.take_stream() {

@@ -178,7 +178,7 @@ pub fn run_connection<H: Handler>(
     let error = loop {
         io.deadline = None;
         match driver.poll(&mut io, &mut cx) {
-            Poll::Ready(DriveStep::Call(call)) => dispatch(&handler, call),
+            Poll::Ready(DriveStep::Call(call)) => dispatch(&handler, *call),
             Poll::Ready(DriveStep::Done(e)) => break e,
             Poll::Pending => match io.deadline {
                 Some(d) => std::thread::park_timeout(d.saturating_duration_since(Instant::now())),
@@ -204,7 +204,11 @@ fn dispatch<H: Handler>(handler: &Arc<H>, call: Call<H::ChannelState>) {
     std::thread::spawn(move || {
         let _g = span.enter();
         match call {
-            Call::Auth { request, reply } => reply.send(h.auth(request)),
+            Call::Auth {
+                request,
+                origin,
+                reply,
+            } => reply.send(h.auth_from(origin, request)),
             Call::ChannelOpen {
                 channel,
                 kind,

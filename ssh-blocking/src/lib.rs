@@ -20,7 +20,7 @@ use ssh_server::{ConnectionId, ConnectionInfo, Ended};
 
 pub use connection::run_connection;
 pub use server::{Server, ServerHandle};
-pub use ssh_server::{ChannelControl, Refusal, ServerControl};
+pub use ssh_server::{ChannelControl, ConnectionOrigin, Refusal, ServerControl};
 pub use ssh_server::{IpFamily, ListenOptions, ServerOptions, TcpOptions};
 pub use stream::{ChannelContext, ChannelStream, ChannelWriter};
 
@@ -52,6 +52,14 @@ pub trait Handler: Send + Sync + 'static {
     fn auth(&self, request: AuthRequest) -> AuthDecision {
         let _ = request;
         AuthDecision::Reject
+    }
+
+    /// Decide on an authentication attempt knowing the connection it comes from (its
+    /// id and addresses), for rules such as authorized_keys `from=` or restrictions
+    /// kept for the connection's later requests. The default calls [`Handler::auth`].
+    fn auth_from(&self, origin: ConnectionOrigin, request: AuthRequest) -> AuthDecision {
+        let _ = origin;
+        self.auth(request)
     }
 
     /// Decide whether to open a channel (the context's stream is usable once open).

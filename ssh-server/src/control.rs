@@ -28,6 +28,18 @@ impl fmt::Display for ConnectionId {
     }
 }
 
+/// Which connection an authentication attempt comes from: for rules that depend on
+/// where the client is (authorized_keys `from=`) or that shape the session it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ConnectionOrigin {
+    /// The connection's id (the same id later calls and `disconnected` carry).
+    pub connection: ConnectionId,
+    /// The client's address.
+    pub remote: SocketAddr,
+    /// Our address the client connected to.
+    pub local: SocketAddr,
+}
+
 /// A snapshot of one live connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectionInfo {

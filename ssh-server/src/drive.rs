@@ -51,8 +51,9 @@ pub trait PollIo {
 /// What the driver yields.
 #[derive(Debug)]
 pub enum DriveStep<S> {
-    /// A decision for the handler; keep polling meanwhile.
-    Call(Call<S>),
+    /// A decision for the handler; keep polling meanwhile (boxed: a request with its
+    /// key and certificate is large, and calls are rare beside the other steps).
+    Call(Box<Call<S>>),
     /// The connection is over (socket closed or failed).
     Done(Option<io::Error>),
 }
@@ -106,7 +107,7 @@ impl<S: Default + Send + 'static> Driver<S> {
                 return Poll::Ready(DriveStep::Done(None));
             }
             if let Some(c) = self.session.poll_call() {
-                return Poll::Ready(DriveStep::Call(c));
+                return Poll::Ready(DriveStep::Call(Box::new(c)));
             }
             let mut progress = false;
             // Write what the core produced, a chunk at a time.
@@ -258,7 +259,7 @@ pub async fn serve<S: Default + Send + 'static, Io: PollIo>(
     let mut driver = Driver::new(session);
     let error = loop {
         match std::future::poll_fn(|cx| driver.poll(&mut io, cx)).await {
-            DriveStep::Call(call) => on_call(call),
+            DriveStep::Call(call) => on_call(*call),
             DriveStep::Done(e) => break e,
         }
     };
@@ -336,9 +337,11 @@ mod tests {
             while let Poll::Ready(step) = driver.poll(io, &mut cx) {
                 moved = true;
                 match step {
-                    DriveStep::Call(Call::Auth { reply, .. }) => reply.send(AuthDecision::Accept),
-                    DriveStep::Call(Call::ChannelOpen { reply, .. }) => reply.send(true),
-                    DriveStep::Call(Call::ChannelRequest { reply, .. }) => reply.send(true),
+                    DriveStep::Call(call) => match *call {
+                        Call::Auth { reply, .. } => reply.send(AuthDecision::Accept),
+                        Call::ChannelOpen { reply, .. } => reply.send(true),
+                        Call::ChannelRequest { reply, .. } => reply.send(true),
+                    },
                     DriveStep::Done(e) => panic!("ended: {e:?}"),
                 }
             }

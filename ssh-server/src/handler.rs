@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest};
 
 use crate::channel_io::ChannelIo;
-use crate::control::{ConnectionId, ConnectionInfo};
+use crate::control::{ConnectionId, ConnectionInfo, ConnectionOrigin};
 use crate::session::{ChannelContext, Ended};
 
 /// The application's decisions and notifications, for a server whose channels are
@@ -44,6 +44,18 @@ pub trait Handler<T: From<ChannelIo> = ChannelIo>: Send + Sync + 'static {
     fn auth(&self, request: AuthRequest) -> impl Future<Output = AuthDecision> + Send {
         let _ = request;
         async { AuthDecision::Reject }
+    }
+
+    /// Decide on an authentication attempt knowing the connection it comes from (its
+    /// id and addresses), for rules such as authorized_keys `from=` or restrictions
+    /// kept for the connection's later requests. The default calls [`Handler::auth`].
+    fn auth_from(
+        &self,
+        origin: ConnectionOrigin,
+        request: AuthRequest,
+    ) -> impl Future<Output = AuthDecision> + Send {
+        let _ = origin;
+        self.auth(request)
     }
 
     /// Decide whether to open a channel (the context's stream is usable once open).

@@ -29,7 +29,8 @@ mod wakeup;
 pub use admission::{AddressPattern, AdmissionPolicy, Refusal, MAX_CONNECTIONS_CEILING};
 pub use channel_io::{ChannelControl, ChannelIo, ChannelWriterIo, SendBuffer, STREAM_OUT_CAP};
 pub use control::{
-    Admitted, ChannelInfo, ConnectionId, ConnectionInfo, RegistryError, ServerControl,
+    Admitted, ChannelInfo, ConnectionId, ConnectionInfo, ConnectionOrigin, RegistryError,
+    ServerControl,
 };
 pub use drive::{serve, DriveStep, Driver, PollIo};
 pub use handler::Handler;

@@ -206,7 +206,11 @@ fn dispatch<R: Runtime, H: Handler<R::Stream>>(handler: &Arc<H>, call: Call<H::C
     let h = handler.clone();
     let task = async move {
         match call {
-            Call::Auth { request, reply } => reply.send(h.auth(request).await),
+            Call::Auth {
+                request,
+                origin,
+                reply,
+            } => reply.send(h.auth_from(origin, request).await),
             Call::ChannelOpen {
                 channel,
                 kind,

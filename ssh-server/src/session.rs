@@ -14,7 +14,9 @@ use ssh_proto::bytes::{Bytes, BytesMut};
 use tracing::{debug, info};
 
 use super::channel_io::{ChannelControl, ChannelIo, Command, Link};
-use super::control::{lock, Admitted, ConnectionCommand, ConnectionId, ConnectionShared, Decision};
+use super::control::{
+    lock, Admitted, ConnectionCommand, ConnectionId, ConnectionOrigin, ConnectionShared, Decision,
+};
 use super::wakeup::Wakeup;
 use ssh_proto::Event;
 use ssh_proto::ServerConfig;
@@ -174,6 +176,8 @@ pub enum Call<S> {
     Auth {
         /// The request (public keys arrive already verified).
         request: AuthRequest,
+        /// The connection it comes from.
+        origin: ConnectionOrigin,
         /// Where the decision goes.
         reply: Reply<AuthDecision>,
     },
@@ -473,7 +477,19 @@ impl<S: Default + Send + 'static> Session<S> {
             Event::AuthRequest(request) => {
                 debug!(user = %request.user, method = request.method.name(), "auth request");
                 let reply = Reply::new(&self.admitted.shared, Target::Auth(request.id));
-                self.calls.push_back(Call::Auth { request, reply });
+                let origin = {
+                    let info = lock(&self.admitted.shared.info);
+                    ConnectionOrigin {
+                        connection: info.id,
+                        remote: info.remote,
+                        local: info.local,
+                    }
+                };
+                self.calls.push_back(Call::Auth {
+                    request,
+                    origin,
+                    reply,
+                });
             }
             Event::Authenticated { user } => {
                 lock(&self.admitted.shared.info).user = Some(user);

@@ -20,8 +20,8 @@ use ssh_proto::bytes::BytesMut;
 use ssh_server::{PollIo, Runtime};
 
 pub use ssh_server::{
-    ChannelControl, Handler, IpFamily, ListenOptions, Refusal, ServerControl, ServerOptions,
-    TcpOptions,
+    ChannelControl, ConnectionOrigin, Handler, IpFamily, ListenOptions, Refusal, ServerControl,
+    ServerOptions, TcpOptions,
 };
 pub use stream::{ChannelContext, ChannelStderr, ChannelStream, ChannelWriter};
 

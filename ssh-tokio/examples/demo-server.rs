@@ -10,6 +10,7 @@ use std::process::Stdio;
 
 use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launch};
 use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
+use ssh_server::{ConnectionId, ConnectionOrigin, Ended};
 use ssh_tokio::{ChannelContext, ChannelStream, Handler, Server};
 use tokio::io::AsyncWriteExt;
 
@@ -18,8 +19,12 @@ struct Demo(DemoAuth);
 impl Handler<ChannelStream> for Demo {
     type ChannelState = DemoChannel;
 
-    async fn auth(&self, req: AuthRequest) -> AuthDecision {
-        self.0.decide(&req)
+    async fn auth_from(&self, origin: ConnectionOrigin, req: AuthRequest) -> AuthDecision {
+        self.0.decide(&origin, &req)
+    }
+
+    fn disconnected(&self, id: ConnectionId, _: &Ended) {
+        self.0.forget(id)
     }
 
     async fn channel_open(&self, _: ChannelContext<DemoChannel>, kind: ChannelKind) -> bool {
@@ -27,7 +32,8 @@ impl Handler<ChannelStream> for Demo {
     }
 
     async fn channel_request(&self, ctx: ChannelContext<DemoChannel>, req: ChannelRequest) -> bool {
-        let action = demo::on_request(&mut ctx.state(), req);
+        let limits = self.0.restrictions(ctx.connection);
+        let action = demo::on_request(&mut ctx.state(), req, &limits);
         match action {
             DemoAction::Reply(ok) => ok,
             DemoAction::Start(launch) => match ctx.take_stream() {

@@ -22,8 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
 pub use ssh_server::{
-    ChannelControl, Handler, IpFamily, ListenOptions, Refusal, ServerControl, ServerOptions,
-    TcpOptions,
+    ChannelControl, ConnectionOrigin, Handler, IpFamily, ListenOptions, Refusal, ServerControl,
+    ServerOptions, TcpOptions,
 };
 pub use stream::{ChannelContext, ChannelStderr, ChannelStream, ChannelWriter};
 
