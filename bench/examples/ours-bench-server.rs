@@ -128,7 +128,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("usage: ours-bench-server ADDR HOST_KEY_FILE");
         std::process::exit(2)
     };
-    let key = PrivateKey::from_openssh(&std::fs::read_to_string(key_file)?)?;
+    let key = PrivateKey::from_key_file(&std::fs::read_to_string(key_file)?, None)?;
     // Up to 2,000 channels per connection for the many-channels workload.
     let limits = Limits {
         max_channels: 2000,

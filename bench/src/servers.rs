@@ -72,22 +72,36 @@ impl Drop for Running {
 pub struct Keys {
     /// Scratch directory.
     pub dir: PathBuf,
-    /// ed25519 host key (OpenSSH format).
+    /// The host key (OpenSSH format; ed25519 unless made by `create_with_host_key`).
     pub host_key: PathBuf,
     /// ed25519 user key (OpenSSH format).
     pub user_key: PathBuf,
 }
 
+/// Host key types the handshake benchmark compares, as (name, ssh-keygen -t, -b).
+pub const HOST_KEY_TYPES: &[(&str, &str, &str)] = &[
+    ("ed25519", "ed25519", "256"),
+    ("ecdsa-p256", "ecdsa", "256"),
+    ("rsa-3072", "rsa", "3072"),
+    ("rsa-4096", "rsa", "4096"),
+];
+
 impl Keys {
-    /// Generate both keys with ssh-keygen under `dir`.
+    /// Generate an ed25519 host key and user key with ssh-keygen under `dir`.
     pub fn create(dir: &Path) -> std::io::Result<Keys> {
+        Self::create_with_host_key(dir, "ed25519", "256")
+    }
+
+    /// Generate a host key of ssh-keygen type `kind` and size `bits`, and an ed25519
+    /// user key, under `dir`.
+    pub fn create_with_host_key(dir: &Path, kind: &str, bits: &str) -> std::io::Result<Keys> {
         std::fs::create_dir_all(dir)?;
-        let keygen = |name: &str| -> std::io::Result<PathBuf> {
+        let keygen = |name: &str, kind: &str, bits: &str| -> std::io::Result<PathBuf> {
             let p = dir.join(name);
             let _ = std::fs::remove_file(&p);
             let _ = std::fs::remove_file(p.with_extension("pub"));
             let ok = Command::new("ssh-keygen")
-                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .args(["-q", "-t", kind, "-b", bits, "-N", "", "-f"])
                 .arg(&p)
                 .status()?
                 .success();
@@ -96,8 +110,8 @@ impl Keys {
             }
             Ok(p)
         };
-        let host_key = keygen("host_key")?;
-        let user_key = keygen("user_key")?;
+        let host_key = keygen("host_key", kind, bits)?;
+        let user_key = keygen("user_key", "ed25519", "256")?;
         std::fs::copy(dir.join("user_key.pub"), dir.join("authorized_keys"))?;
         Ok(Keys {
             dir: dir.to_owned(),

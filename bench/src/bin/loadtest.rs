@@ -6,14 +6,14 @@
 //!
 //! ```sh
 //! cargo build --release -p ssh-bench --bins --examples
-//! target/release/loadtest [--size BYTES] [--secs S] [--only bulk,handshakes,idle,scale,channels]
+//! target/release/loadtest [--size BYTES] [--secs S] [--only bulk,handshakes,idle,scale,channels,hostkeys]
 //!                         [--servers ours,sshd,russh,base] [--idle 1000,10000] [--scale N] [--channels 100,1000]
 //!                         [--ciphers aes128-gcm@openssh.com,...] [--baseline DIR]
 //! ```
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -440,6 +440,58 @@ struct RateRow {
     cpu_ms: f64,
 }
 
+/// Handshakes per host key type: for each type the servers restart with a host key
+/// of that type (made by ssh-keygen), then our client and OpenSSH's connect with 8 at
+/// a time.
+async fn hostkeys(o: &Opts, examples: &Path, key: Arc<PrivateKey>) -> Result<(), BoxError> {
+    println!("\n### Handshakes per second by host key type (curve25519, publickey, session, exec, close), concurrency 8, {} s each\n", o.secs);
+    println!("| host key | client | concurrency | server | connections/s | errors | server CPU ms per connection | ours / best peer (rate; CPU) |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (name, kind, bits) in servers::HOST_KEY_TYPES {
+        let dir = std::env::temp_dir().join(format!("loadtest-hk-{}-{name}", std::process::id()));
+        let keys = Keys::create_with_host_key(&dir, kind, bits)?;
+        // Our client logs in with the same user key every run uses.
+        std::fs::write(
+            keys.dir.join("authorized_keys"),
+            key.public_key().to_openssh("bench") + "\n",
+        )?;
+        std::fs::write(&keys.user_key, key.to_openssh("bench")?)?;
+        std::fs::write(
+            keys.user_key.with_extension("pub"),
+            key.public_key().to_openssh("bench") + "\n",
+        )?;
+        let mut running = Vec::new();
+        for &k in &o.servers {
+            running.push(servers::start(k, &keys, examples, o.baseline.as_deref())?);
+        }
+        for client in ["ours", "OpenSSH ssh"] {
+            let mut rows = Vec::new();
+            for s in &running {
+                settle(s);
+                let before = server_cpu_now(s);
+                let t = Instant::now();
+                let (rate, errors) = if client == "ours" {
+                    handshakes_in_process(s, client_config(), key.clone(), 8, o.secs).await
+                } else {
+                    (handshakes_openssh(&keys, s, 8, o.secs), 0)
+                };
+                let count = rate * t.elapsed().as_secs_f64();
+                let cpu = server_cpu_since(s, before);
+                rows.push(RateRow {
+                    kind: s.kind,
+                    rate,
+                    errors,
+                    cpu_ms: cpu * 1e3 / count.max(1.0),
+                });
+            }
+            print_rate_rows(&format!("{name} | {client}"), 8, &rows);
+        }
+        drop(running);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}
+
 async fn handshakes(o: &Opts, keys: &Keys, running: &[Running], key: Arc<PrivateKey>) {
     println!("\n### Handshakes per second (connect, curve25519 + ed25519, publickey, session, exec, close), {} s each\n", o.secs);
     println!("| client | concurrency | server | connections/s | errors | server CPU ms per connection | ours / best peer (rate; CPU) |");
@@ -774,6 +826,10 @@ fn main() -> Result<(), BoxError> {
         rt.block_on(scale(&o, &running, key.clone()));
     }
     drop(running);
+    if wants("hostkeys") {
+        // Run last, alone: it starts its own servers per host key type.
+        rt.block_on(hostkeys(&o, &examples, key.clone()))?;
+    }
     let _ = std::fs::remove_dir_all(&keys.dir);
     Ok(())
 }
