@@ -612,3 +612,70 @@ pub fn authorized_keys(data: &[u8]) -> usize {
     }
     kept
 }
+
+/// A valid user certificate (ed25519 key, ed25519 CA, a source-address option) to
+/// mutate: fixed seeds, so every run starts from the same bytes.
+fn seed_certificate() -> (ssh_proto::Certificate, PublicKey) {
+    use ssh_proto::{CertificateBuilder, KeyKind, PrivateKey, SeededRng};
+    let ca = PrivateKey::generate(KeyKind::Ed25519, &SeededRng::new(1)).expect("ed25519 CA");
+    let user = PrivateKey::generate(KeyKind::Ed25519, &SeededRng::new(2)).expect("ed25519 key");
+    let mut b = CertificateBuilder::user(user.public_key().clone(), &["alice", "bob"], 10, 1000);
+    b.serial = 7;
+    b.key_id = "fuzz".into();
+    let cert = b
+        .critical_string("source-address", "10.0.0.0/8,::1")
+        .sign(&ca, "ssh-ed25519", b"nonce")
+        .expect("the seed certificate signs");
+    (cert, ca.public_key().clone())
+}
+
+/// Certificates and key files from hostile bytes. The bytes are read three ways: as a
+/// certificate blob, as a mutation script over a valid certificate (pairs of
+/// position and value overwrite bytes; a final odd byte truncates), and as key-file
+/// text. Whatever parses is checked: it re-encodes to the same bytes, its checks
+/// never pass with a changed signed part, and no call panics. Returns how many of the
+/// mutated certificates still parsed (so tests can see the mutations reach the
+/// checks).
+pub fn certificates(data: &[u8]) -> usize {
+    use ssh_proto::{Certificate, KeyPolicy, PrivateKey, RevokedKeys};
+    let policy = KeyPolicy::default();
+    let check = |c: &Certificate| {
+        assert_eq!(Certificate::from_blob(&c.to_blob()).as_ref(), Ok(c));
+        for (t, peer) in [(500, "10.1.2.3"), (5, "::1"), (2000, "192.0.2.1")] {
+            let _ = c.check_user(&policy, Some(t), peer.parse().ok(), Some("alice"));
+        }
+        let _ = c.check_user(&policy, None, None, None);
+        RevokedKeys::new().certificate_is_revoked(c)
+    };
+    if let Ok(c) = Certificate::from_blob(data) {
+        check(&c);
+    }
+    let _ = PublicKey::from_blob(data);
+    let (seed, ca) = seed_certificate();
+    let original = seed.to_blob();
+    let mut blob = original.to_vec();
+    for pair in data.chunks(2) {
+        match pair {
+            [at, value] => {
+                let i = usize::from(*at) * blob.len() / 256;
+                blob[i] = *value;
+            }
+            [cut] => blob.truncate(usize::from(*cut) * blob.len() / 256),
+            _ => {}
+        }
+    }
+    let mut parsed = 0;
+    if let Ok(c) = Certificate::from_blob(&blob) {
+        parsed += 1;
+        check(&c);
+        if blob != original[..] && c.ca_key == ca {
+            // Any change to the signed part breaks the CA signature; a change only
+            // to the signature itself cannot forge one either.
+            assert!(!c.signature_verifies(&policy) || c == seed, "a mutated certificate verified");
+        }
+    }
+    let text = String::from_utf8_lossy(data);
+    let _ = PrivateKey::from_key_file(&text, None);
+    let _ = RevokedKeys::parse(&text);
+    parsed
+}
