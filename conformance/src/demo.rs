@@ -36,6 +36,9 @@ pub struct DemoArgs {
     /// name: `rsa` gives RSA 3072, `ecdsa` P-256, anything else ed25519). Without any:
     /// demo_host_ed25519_key, demo_host_ecdsa_key and demo_host_rsa_key.
     pub host_keys: Vec<String>,
+    /// --host-certificate FILE (repeatable): a host certificate (`*-cert.pub`) for one
+    /// of the host keys.
+    pub host_certificates: Vec<ssh_proto::Certificate>,
     /// --min-rsa-bits N: smallest RSA user key accepted (default 2048).
     pub min_rsa_bits: Option<u32>,
     /// --allow-ssh-rsa: accept SHA-1 ssh-rsa user-key signatures.
@@ -72,7 +75,7 @@ pub struct DemoArgs {
 fn usage(name: &str) -> ! {
     eprintln!(
         "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE]... [--authorized-keys FILE]... \
-         [--min-rsa-bits N] [--allow-ssh-rsa] [--trusted-user-ca FILE]... [--revoked-keys FILE] \
+         [--host-certificate FILE]... [--min-rsa-bits N] [--allow-ssh-rsa] [--trusted-user-ca FILE]... [--revoked-keys FILE] \
          [--password USER:PASSWORD]... [--idle-timeout SECS] [--auth-timeout SECS] [--keepalive SECS:COUNT] \
          [--max-connections N] [--allow PATTERN]... [--block PATTERN]... [--log-level 0-3] [--no-mask] [--kex NAME,...]"
     );
@@ -86,6 +89,7 @@ impl DemoArgs {
             listen: "127.0.0.1:2222".parse()?,
             family: None,
             host_keys: Vec::new(),
+            host_certificates: Vec::new(),
             min_rsa_bits: None,
             allow_ssh_rsa: false,
             trusted_user_cas: Vec::new(),
@@ -118,6 +122,13 @@ impl DemoArgs {
                     })
                 }
                 "--host-key" => a.host_keys.push(val()),
+                "--host-certificate" => {
+                    let path = val();
+                    let text = std::fs::read_to_string(&path)?;
+                    let cert = ssh_proto::Certificate::from_openssh(text.trim())
+                        .map_err(|e| format!("{path}: {e}"))?;
+                    a.host_certificates.push(cert);
+                }
                 "--min-rsa-bits" => a.min_rsa_bits = Some(val().parse()?),
                 "--allow-ssh-rsa" => a.allow_ssh_rsa = true,
                 "--trusted-user-ca" => {
@@ -205,6 +216,10 @@ impl DemoArgs {
             let key = load_or_create_host_key(path)?;
             tracing::info!(%path, algorithm = key.public_key().algorithm(), fingerprint = %key.public_key().fingerprint(), "host key");
             b = b.host_key(key);
+        }
+        for cert in &self.host_certificates {
+            tracing::info!(algorithm = %cert.algorithm, key_id = %cert.key_id, "host certificate");
+            b = b.host_certificate(cert.clone());
         }
         let mut policy = ssh_proto::KeyPolicy::default();
         if self.allow_ssh_rsa {

@@ -194,3 +194,63 @@ for_each_adapter! {
         }
     }
 }
+
+for_each_adapter! {
+    /// A host certificate signed by ssh-keygen -h: a client whose known_hosts holds
+    /// only `@cert-authority` for the CA connects without a prompt; without the
+    /// certificate the same client refuses the server.
+    fn a_host_certificate_is_accepted_through_cert_authority(adapter: Adapter) {
+        require("ssh-keygen", "openssh-client");
+        let fx = Fixture::new("host-cert");
+        let ca = fx.dir.join("host_ca");
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&ca)
+            .status()
+            .expect("ssh-keygen");
+        assert!(status.success());
+        let host = fx.dir.join("host_ed25519_key");
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+            .arg(&host)
+            .status()
+            .expect("ssh-keygen");
+        assert!(status.success());
+        let status = Command::new("ssh-keygen")
+            .args(["-q", "-s"])
+            .arg(&ca)
+            .args(["-h", "-I", "demo-host", "-n", "127.0.0.1,localhost"])
+            .arg(host.with_extension("pub"))
+            .status()
+            .expect("ssh-keygen -s -h");
+        assert!(status.success());
+        let cert = fx.dir.join("host_ed25519_key-cert.pub");
+        let ca_line = public_line(&ca);
+        let known = fx.dir.join("known_hosts_ca");
+        std::fs::write(&known, format!("@cert-authority * {ca_line}\n")).unwrap();
+        let login = |srv: &DemoServer| {
+            Command::new("ssh")
+                .args(["-o", "StrictHostKeyChecking=yes"])
+                .arg("-o")
+                .arg(format!("UserKnownHostsFile={}", known.display()))
+                .args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "LogLevel=ERROR"])
+                .arg("-i")
+                .arg(&fx.user_key)
+                .args(["-p", &srv.addr.port().to_string(), "user@127.0.0.1", "echo hostkey"])
+                .output()
+                .expect("ssh")
+        };
+        let with = DemoServer::start_with_host_keys(
+            adapter,
+            &fx,
+            std::slice::from_ref(&host),
+            &["--host-certificate", cert.to_str().unwrap()],
+        );
+        let out = login(&with);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hostkey\n", "{out:?}");
+        drop(with);
+        let without = DemoServer::start_with_host_keys(adapter, &fx, std::slice::from_ref(&host), &[]);
+        let out = login(&without);
+        assert_ne!(out.status.code(), Some(0), "no certificate, no trust: {out:?}");
+    }
+}

@@ -671,7 +671,10 @@ pub fn certificates(data: &[u8]) -> usize {
         if blob != original[..] && c.ca_key == ca {
             // Any change to the signed part breaks the CA signature; a change only
             // to the signature itself cannot forge one either.
-            assert!(!c.signature_verifies(&policy) || c == seed, "a mutated certificate verified");
+            assert!(
+                !c.signature_verifies(&policy) || c == seed,
+                "a mutated certificate verified"
+            );
         }
     }
     let text = String::from_utf8_lossy(data);

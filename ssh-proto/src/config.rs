@@ -8,7 +8,9 @@ use crate::crypto::mac::MacAlg;
 use crate::crypto::rng::{Rng, SystemRng};
 use crate::error::ConfigError;
 use crate::kex::KexAlg;
-use crate::keys::{PrivateKey, PublicKey, RevokedKeys};
+use bytes::Bytes;
+
+use crate::keys::{Certificate, PrivateKey, PublicKey, RevokedKeys};
 
 /// Algorithm preference lists, most preferred first. Negotiation takes any list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +256,9 @@ pub struct ServerConfig {
     pub transport: TransportConfig,
     /// Host keys, one per algorithm; the negotiated host key algorithm picks the key.
     pub host_keys: Vec<PrivateKey>,
+    /// Host certificates (`*-cert-v01@openssh.com`), each for one of `host_keys`:
+    /// offered first, so clients that trust the CA need no known_hosts entry.
+    pub host_certificates: Vec<Certificate>,
     /// Which user-key signatures publickey authentication accepts; also what
     /// server-sig-algs announces.
     pub user_keys: KeyPolicy,
@@ -280,11 +285,48 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// The host key that signs for the host key algorithm `alg`.
+    /// The host key that signs for the host key algorithm `alg` (for a certificate
+    /// algorithm, the certified key).
     pub(crate) fn host_key_for(&self, alg: &str) -> Option<&PrivateKey> {
-        self.host_keys
-            .iter()
-            .find(|k| k.signature_algorithms().contains(&alg))
+        let (sig_alg, cert) = match crate::keys::base_algorithm(alg) {
+            Some(base) => (base, true),
+            None => (alg, false),
+        };
+        self.host_keys.iter().find(|k| {
+            k.signature_algorithms().contains(&sig_alg)
+                && (!cert || self.host_certificate_of(k.public_key()).is_some())
+        })
+    }
+
+    /// The host certificate presented for `key`, if any.
+    pub(crate) fn host_certificate_of(&self, key: &PublicKey) -> Option<&Certificate> {
+        self.host_certificates.iter().find(|c| &c.key == key)
+    }
+
+    /// What the server sends as its host key (K_S) under `alg`, and the algorithm the
+    /// key signs with: the certificate and its base algorithm for a certificate type.
+    pub(crate) fn host_key_blob<'a>(&self, alg: &'a str) -> Option<(Bytes, &'a str)> {
+        let key = self.host_key_for(alg)?;
+        Some(match crate::keys::base_algorithm(alg) {
+            Some(base) => (self.host_certificate_of(key.public_key())?.to_blob(), base),
+            None => (key.public_key().to_blob(), alg),
+        })
+    }
+
+    /// Host key algorithms to offer, certificate types first (as OpenSSH orders them).
+    pub(crate) fn host_key_algorithms(&self) -> Vec<String> {
+        let mut certs = Vec::new();
+        let mut plain = Vec::new();
+        for k in &self.host_keys {
+            for alg in k.signature_algorithms() {
+                if self.host_certificate_of(k.public_key()).is_some() {
+                    certs.push(crate::keys::cert_algorithm(alg));
+                }
+                plain.push(alg.to_string());
+            }
+        }
+        certs.extend(plain);
+        certs
     }
 
     /// The timers the connection enforces by itself.
@@ -305,6 +347,7 @@ impl ServerConfig {
             config: ServerConfig {
                 transport: TransportConfig::default(),
                 host_keys: Vec::new(),
+                host_certificates: Vec::new(),
                 user_keys: KeyPolicy::default(),
                 certificates: CertificatePolicy::default(),
                 announce_host_keys: true,
@@ -329,6 +372,12 @@ impl ServerConfigBuilder {
     /// Add a host key.
     pub fn host_key(mut self, key: PrivateKey) -> Self {
         self.config.host_keys.push(key);
+        self
+    }
+
+    /// Present a host certificate for one of the host keys.
+    pub fn host_certificate(mut self, cert: Certificate) -> Self {
+        self.config.host_certificates.push(cert);
         self
     }
 
@@ -434,6 +483,16 @@ impl ServerConfigBuilder {
             return Err(ConfigError("a server needs at least one host key"));
         }
         c.user_keys.validate()?;
+        for cert in &c.host_certificates {
+            if cert.cert_type != crate::keys::CertificateType::Host {
+                return Err(ConfigError("a host certificate must be of the host type"));
+            }
+            if !c.host_keys.iter().any(|k| k.public_key() == &cert.key) {
+                return Err(ConfigError(
+                    "a host certificate must certify one of the host keys",
+                ));
+            }
+        }
         validate(&c.transport)?;
         Ok(self.config)
     }

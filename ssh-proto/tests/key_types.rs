@@ -274,3 +274,43 @@ fn host_bound_publickey_needs_this_sessions_host_key() {
         _ => panic!("the host-bound request bound to this session's key is verified"),
     }
 }
+
+#[test]
+fn a_host_certificate_is_offered_first_and_verified_with_its_key() {
+    let ca = key(KeyKind::EcdsaP256);
+    let host = key(KeyKind::Ed25519);
+    let mut b =
+        CertificateBuilder::user(host.public_key().clone(), &["server.example"], 0, u64::MAX);
+    b.cert_type = CertificateType::Host;
+    b.extensions.clear();
+    let cert = b.sign(&ca, "ecdsa-sha2-nistp256", b"n").unwrap();
+    let host_public = host.public_key().clone();
+    let (mut s, mut c) = seeded_configs(8).unwrap();
+    s.host_keys = vec![host];
+    s.host_certificates = vec![cert.clone()];
+    c.host_key_algorithms = vec![
+        "ssh-ed25519-cert-v01@openssh.com".into(),
+        "ssh-ed25519".into(),
+    ];
+    let mut p = Pair::new(Arc::new(s), Arc::new(c)).unwrap();
+    p.drive();
+    assert_eq!(
+        p.client.negotiated().unwrap().host_key,
+        "ssh-ed25519-cert-v01@openssh.com"
+    );
+    assert_eq!(host_key_seen(&mut p), host_public);
+    login(&mut p);
+
+    // A certificate for a key the server does not hold, or of the user type, is a
+    // configuration error.
+    let other = key(KeyKind::EcdsaP384);
+    let stray = CertificateBuilder::user(other.public_key().clone(), &[], 0, 9)
+        .sign(&ca, "ecdsa-sha2-nistp256", b"n")
+        .unwrap();
+    let builder = || ServerConfig::builder().host_key(key(KeyKind::Ed25519));
+    assert!(builder().host_certificate(stray).build().is_err());
+    let mut user_type = CertificateBuilder::user(host_public, &[], 0, 9);
+    user_type.extensions.clear();
+    let user_type = user_type.sign(&ca, "ecdsa-sha2-nistp256", b"n").unwrap();
+    assert!(builder().host_certificate(user_type).build().is_err());
+}

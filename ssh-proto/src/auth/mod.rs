@@ -88,6 +88,8 @@ pub(crate) struct AuthContext {
     pub peer: Option<std::net::IpAddr>,
     /// The blob of the host key this session's key exchange was signed with.
     pub host_key: Option<Bytes>,
+    /// That key's host certificate, when the server has one.
+    pub host_certificate: Option<Bytes>,
 }
 
 impl fmt::Debug for AuthMethod {

@@ -91,7 +91,7 @@ impl ServerAuth {
         host_key: &Option<Bytes>,
         ctx: &AuthContext,
     ) -> Result<CheckedKey, String> {
-        if host_key.is_some() && *host_key != ctx.host_key {
+        if host_key.is_some() && *host_key != ctx.host_key && *host_key != ctx.host_certificate {
             return Err("host-bound request names another host key".into());
         }
         self.check_key(user, algorithm, blob, ctx)

@@ -253,15 +253,20 @@ impl ServerConnection {
                     .unwrap_or_default()
                     .to_vec();
                 let mut out = Vec::new();
-                let host_key = self.core.transport.negotiated().and_then(|n| {
-                    let c = &self.role.config;
-                    c.host_key_for(&n.host_key)
-                        .map(|k| k.public_key().to_blob())
-                });
+                let c = &self.role.config;
+                let alg = self
+                    .core
+                    .transport
+                    .negotiated()
+                    .map(|n| n.host_key.as_str());
+                let key = alg.and_then(|a| c.host_key_for(a));
                 let ctx = AuthContext {
                     unix_time: self.role.peer.unix_time(now),
                     peer: self.role.peer.address,
-                    host_key,
+                    host_key: key.map(|k| k.public_key().to_blob()),
+                    host_certificate: key
+                        .and_then(|k| c.host_certificate_of(k.public_key()))
+                        .map(|cert| cert.to_blob()),
                 };
                 self.role
                     .auth

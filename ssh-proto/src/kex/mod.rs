@@ -177,15 +177,14 @@ impl Signed {
         code: u8,
         middle: impl FnOnce(&mut Writer<'_>),
     ) -> Result<KexStep, Error> {
-        let host_key = ctx
-            .host_key
-            .ok_or(Error::Config("no host key for the negotiated algorithm"))?;
-        let k_s = host_key.public_key().to_blob();
-        let h = self.exchange_hash(ctx, &k_s);
-        let sig = host_key.sign(ctx.host_key_alg, &h)?;
+        let (Some(host_key), Some((k_s, sig_alg))) = (ctx.host_key, ctx.k_s.as_ref()) else {
+            return Err(Error::Config("no host key for the negotiated algorithm"));
+        };
+        let h = self.exchange_hash(ctx, k_s);
+        let sig = host_key.sign(sig_alg, &h)?;
         let mut m = BytesMut::new();
         let mut w = Writer::new(&mut m);
-        w.u8(code).string(&k_s);
+        w.u8(code).string(k_s);
         middle(&mut w);
         w.string(&sig);
         Ok(KexStep::Done(
@@ -207,8 +206,13 @@ impl Signed {
         sig: &[u8],
     ) -> Result<KexStep, Error> {
         let h = self.exchange_hash(ctx, k_s);
-        let server_key = PublicKey::from_blob(k_s)?;
-        if !server_key.verify(ctx.host_key_alg, &h, sig) {
+        // A host certificate is verified with the key it certifies (whether its CA is
+        // trusted is the host key policy's business, on that key).
+        let (server_key, sig_alg) = match crate::keys::base_algorithm(ctx.host_key_alg) {
+            Some(base) => (crate::keys::Certificate::from_blob(k_s)?.key, base),
+            None => (PublicKey::from_blob(k_s)?, ctx.host_key_alg),
+        };
+        if !server_key.verify(sig_alg, &h, sig) {
             return Err(Error::Peer(Violation::KeyExchange(
                 "host key signature does not verify",
             )));
@@ -233,6 +237,9 @@ pub(crate) struct ExchangeContext<'a> {
     pub i_s: &'a [u8],
     /// Server role: the host key that signs. Client role: none.
     pub host_key: Option<&'a PrivateKey>,
+    /// Server role: what is sent as K_S (the key's blob, or its certificate) and the
+    /// algorithm the key signs with.
+    pub k_s: Option<(Bytes, &'a str)>,
     /// The negotiated host key signature algorithm.
     pub host_key_alg: &'a str,
     pub rng: &'a dyn Rng,

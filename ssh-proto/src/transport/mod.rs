@@ -244,12 +244,7 @@ impl Transport {
         let mut kex: Vec<String> = a.kex.iter().map(|k| k.name().to_owned()).collect();
         let host_key: Vec<String> = match &self.role {
             RoleKeys::Server(sc) => {
-                let mut v = Vec::new();
-                for k in &sc.host_keys {
-                    for alg in k.signature_algorithms() {
-                        v.push(alg.to_string());
-                    }
-                }
+                let v = sc.host_key_algorithms();
                 if first && self.cfg.strict_kex {
                     kex.push(STRICT_S.into());
                 }
@@ -629,6 +624,7 @@ impl Transport {
                 i_c: theirs,
                 i_s: &run.ours,
                 host_key: sc.host_key_for(&n.host_key),
+                k_s: sc.host_key_blob(&n.host_key),
                 host_key_alg: &n.host_key,
                 rng: &*self.cfg.rng,
             },
@@ -638,6 +634,7 @@ impl Transport {
                 i_c: &run.ours,
                 i_s: theirs,
                 host_key: None,
+                k_s: None,
                 host_key_alg: &n.host_key,
                 rng: &*self.cfg.rng,
             },
