@@ -2,16 +2,16 @@
 //! login rules (authorized_keys and passwords), the host key file, and the meaning of
 //! each channel request. Each demo adds only how its runtime runs a process.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ssh_proto::{
-    AuthDecision, AuthMethod, AuthRequest, AuthorizedKey, AuthorizedKeys, CertificateLogin,
-    ChannelRequest, KeyKind, KeyOptions, PrivateKey, PtyRequest, PublicKey, ServerConfig,
-    SystemRng,
+    AuthDecision, AuthMethod, AuthRequest, AuthRequestId, AuthorizedKey, AuthorizedKeys,
+    CertificateLogin, ChannelRequest, KeyKind, KeyOptions, PrivateKey, PtyRequest, PublicKey,
+    ServerConfig, SystemRng,
 };
 use ssh_server::{ChannelControl, ConnectionId, ConnectionOrigin};
 use ssh_server::{IpFamily, ServerOptions};
@@ -295,12 +295,14 @@ pub struct Restrictions {
 /// Logins: a key listed in an authorized_keys file (read at each attempt; the core
 /// has verified the signature) whose options allow it, a certificate from a trusted
 /// CA or from a `cert-authority` line, or a listed user's password. What the login
-/// allows is kept per connection for its channel requests.
+/// allows is kept per connection for its channel requests: per accepted request,
+/// because pipelined attempts are decided concurrently and the core authenticates
+/// the earliest accepted one, whose restrictions are the ones that hold.
 #[derive(Debug, Clone)]
 pub struct DemoAuth {
     files: Vec<String>,
     passwords: HashMap<String, String>,
-    restrictions: Arc<Mutex<HashMap<ConnectionId, Restrictions>>>,
+    restrictions: Arc<Mutex<HashMap<ConnectionId, BTreeMap<AuthRequestId, Restrictions>>>>,
 }
 
 impl DemoAuth {
@@ -310,7 +312,7 @@ impl DemoAuth {
             AuthMethod::Password { password, .. } => self
                 .passwords
                 .get(&req.user)
-                .filter(|p| p.as_bytes() == password.expose().as_bytes())
+                .filter(|p| same_secret(p.as_bytes(), password.expose().as_bytes()))
                 .map(|_| Restrictions::default()),
             AuthMethod::PublicKey {
                 key,
@@ -333,7 +335,10 @@ impl DemoAuth {
                     AuthMethod::PublicKey { verified: true, .. } | AuthMethod::Password { .. }
                 );
                 if attempt {
-                    lock(&self.restrictions).insert(origin.connection, r);
+                    lock(&self.restrictions)
+                        .entry(origin.connection)
+                        .or_default()
+                        .insert(req.id, r);
                 }
                 AuthDecision::Accept
             }
@@ -345,7 +350,7 @@ impl DemoAuth {
     pub fn restrictions(&self, connection: ConnectionId) -> Restrictions {
         lock(&self.restrictions)
             .get(&connection)
-            .cloned()
+            .and_then(|by_request| by_request.values().next().cloned())
             .unwrap_or_default()
     }
 
@@ -408,6 +413,17 @@ impl DemoAuth {
                             None => principals.iter().any(|p| p == user),
                         }
                 })?;
+                if entry.options.verify_required && !security_key.is_some_and(|s| s.user_verified())
+                {
+                    return None;
+                }
+                // As sshd: a line's command= and the certificate's force-command must
+                // agree when both are given.
+                if let (Some(a), Some(b)) = (&entry.options.command, &c.certificate.force_command) {
+                    if a != b {
+                        return None;
+                    }
+                }
                 apply(&entry.options, &mut r);
                 from_cert(&c.certificate, &mut r);
             }
@@ -437,6 +453,11 @@ fn apply(o: &KeyOptions, r: &mut Restrictions) {
     }
     r.no_pty |= o.no_pty;
     r.environment.extend(o.environment.iter().cloned());
+}
+
+/// Compare two secrets in time that depends only on their lengths.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -489,6 +510,12 @@ pub fn on_request(
 ) -> DemoAction {
     let launch = |state: &mut DemoChannel, program: String, args: Vec<String>, pty: bool| {
         let mut env = state.env.clone();
+        if limits.force_command.is_some() {
+            // A forced command must not be steered by the client's environment
+            // (LD_PRELOAD, PATH, BASH_ENV...): only the locale passes, and
+            // SSH_ORIGINAL_COMMAND, which the server set itself.
+            env.retain(|(n, _)| n == "LANG" || n.starts_with("LC_") || n == "SSH_ORIGINAL_COMMAND");
+        }
         env.extend(limits.environment.iter().cloned());
         DemoAction::Start(Launch {
             program,

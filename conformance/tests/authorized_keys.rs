@@ -37,6 +37,13 @@ for_each_adapter! {
         assert_eq!(stdout(&run(&srv, &fx, &[], "echo in")), "in\n", "added key");
         set_authorized(&fx, &format!("command=\"echo forced:$SSH_ORIGINAL_COMMAND\" {line}"));
         assert_eq!(stdout(&run(&srv, &fx, &[], "echo asked")), "forced:echo asked\n");
+        // The client's environment does not reach a forced command (LD_PRELOAD, PATH
+        // and the like could steer it); without command= it does.
+        set_authorized(&fx, &format!("command=\"echo [$DEMO_VAR]\" {line}"));
+        let env = ["-o", "SetEnv=DEMO_VAR=client"];
+        assert_eq!(stdout(&run(&srv, &fx, &env, "x")), "[]\n");
+        set_authorized(&fx, &line);
+        assert_eq!(stdout(&run(&srv, &fx, &env, "echo [$DEMO_VAR]")), "[client]\n");
     }
 }
 

@@ -124,3 +124,22 @@ fn certificates_of_every_key_type_log_in() {
         assert!(ok(&out), "{kind} key, {ca_kind} CA: {out:?}");
     }
 }
+
+/// A CA signature made with SHA-1 (ssh-keygen -t ssh-rsa) is refused even when the
+/// server accepts SHA-1 from user keys: CA algorithms are a separate list, as
+/// OpenSSH's CASignatureAlgorithms.
+#[test]
+fn sha1_ca_signatures_are_refused_even_when_user_sha1_is_allowed() {
+    let (fx, ca) = cert_fixture("cert-sha1-ca", "ed25519", "rsa");
+    sign(&fx, &ca, &["-n", "user", "-t", "ssh-rsa"]);
+    let srv = start(Adapter::Tokio, &fx, &ca, &["--allow-ssh-rsa"]);
+    assert!(
+        !ok(&login(&srv, &fx)),
+        "a SHA-1 CA signature must be refused"
+    );
+    sign(&fx, &ca, &["-n", "user", "-t", "rsa-sha2-512"]);
+    assert!(
+        ok(&login(&srv, &fx)),
+        "the same CA signing with SHA-2 is accepted"
+    );
+}

@@ -236,6 +236,10 @@ pub struct CertificatePolicy {
     pub require_user_principal: bool,
     /// Revoked keys, certificate serials and key ids; applies to plain keys too.
     pub revoked: RevokedKeys,
+    /// Signature algorithms accepted from CAs (reference: CASignatureAlgorithms); by
+    /// default those of `KeyPolicy::default`, without SHA-1 `ssh-rsa` even when user
+    /// keys may use it. The user-key policy's RSA minimum applies to CA keys too.
+    pub ca_signature_algorithms: Vec<String>,
 }
 
 impl Default for CertificatePolicy {
@@ -245,6 +249,7 @@ impl Default for CertificatePolicy {
             untrusted_cas_to_application: false,
             require_user_principal: true,
             revoked: RevokedKeys::new(),
+            ca_signature_algorithms: KeyPolicy::default().signature_algorithms,
         }
     }
 }

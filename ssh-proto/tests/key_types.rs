@@ -210,6 +210,8 @@ fn host_keys_are_proved_on_request_and_foreign_keys_refused() {
     assert_eq!(r.remaining(), 0);
     let stranger = key(KeyKind::EcdsaP384).public_key().to_blob();
     assert!(!prove(&mut p, &[blobs[0].clone(), stranger]).0);
+    // The same key twice: refused, so one request cannot ask for many signatures.
+    assert!(!prove(&mut p, &[blobs[4].clone(), blobs[4].clone()]).0);
     assert!(!prove(&mut p, &[bytes::Bytes::from_static(b"\xff")]).0);
 }
 
@@ -313,4 +315,13 @@ fn a_host_certificate_is_offered_first_and_verified_with_its_key() {
     user_type.extensions.clear();
     let user_type = user_type.sign(&ca, "ecdsa-sha2-nistp256", b"n").unwrap();
     assert!(builder().host_certificate(user_type).build().is_err());
+}
+
+#[test]
+fn without_announcement_proofs_are_refused_too() {
+    let held: Vec<PrivateKey> = vec![key(KeyKind::Ed25519)];
+    let blob = held[0].public_key().to_blob();
+    let mut p = pair(held, "ssh-ed25519", |s| s.announce_host_keys = false);
+    login(&mut p);
+    assert!(!prove(&mut p, &[blob]).0);
 }

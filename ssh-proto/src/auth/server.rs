@@ -131,7 +131,11 @@ impl ServerAuth {
             ));
         }
         let principal = (trusted && self.certs.require_user_principal).then_some(user);
-        cert.check_user(&self.keys, ctx.unix_time, ctx.peer, principal)
+        let ca_policy = KeyPolicy {
+            signature_algorithms: self.certs.ca_signature_algorithms.clone(),
+            ..self.keys.clone()
+        };
+        cert.check_user(&ca_policy, ctx.unix_time, ctx.peer, principal)
             .map_err(|r| format!("certificate {:?} serial {}: {r}", cert.key_id, cert.serial))?;
         if self.certs.revoked.certificate_is_revoked(&cert) {
             return Err(format!(

@@ -52,10 +52,17 @@ pub(crate) fn prove(
             .iter()
             .find(|k| k.public_key().to_blob() == blob);
         match ours {
-            Some(k) if keys.len() < MAX_PROVE => keys.push(k),
+            // Each key once: a client cannot make us sign one key many times.
+            Some(k) if keys.len() < MAX_PROVE && !keys.iter().any(|o| std::ptr::eq(*o, k)) => {
+                keys.push(k)
+            }
             _ => return Ok(Message::RequestFailure),
         }
     }
+    // Under a certificate host key type the proof uses the certificate's base
+    // algorithm (rsa-sha2-256-cert-v01@openssh.com proves with rsa-sha2-256).
+    let negotiated_host_alg =
+        crate::keys::base_algorithm(negotiated_host_alg).unwrap_or(negotiated_host_alg);
     let mut out = BytesMut::new();
     for k in keys {
         let algs = k.signature_algorithms();

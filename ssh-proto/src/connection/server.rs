@@ -296,7 +296,7 @@ impl ServerConnection {
                     data,
                 } = &m
                 {
-                    if name == host_keys::PROVE {
+                    if name == host_keys::PROVE && self.role.config.announce_host_keys {
                         let sid = self.core.transport.session_id().unwrap_or_default();
                         let alg = self
                             .core

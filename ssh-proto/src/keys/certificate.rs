@@ -13,6 +13,10 @@ use crate::error::DecodeError;
 use crate::wire::{Reader, Writer};
 
 const CERT_SUFFIX: &str = "-cert-v01@openssh.com";
+/// Most principals a certificate may list (OpenSSH's limit too).
+const MAX_PRINCIPALS: usize = 256;
+/// Most critical options, and most extensions, a certificate may carry.
+const MAX_OPTIONS: usize = 64;
 
 /// Whether a certificate identifies a user or a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -171,6 +175,9 @@ impl Certificate {
         let mut principals = Vec::new();
         let mut p = Reader::new(r.string()?);
         while p.remaining() > 0 {
+            if principals.len() == MAX_PRINCIPALS {
+                return Err(DecodeError::Invalid("too many certificate principals"));
+            }
             principals.push(p.utf8()?.to_owned());
         }
         let valid_after = r.u64()?;
@@ -330,12 +337,16 @@ impl fmt::Debug for Certificate {
     }
 }
 
-/// The (name, data) tuples of a critical-options or extensions field; a name twice is
-/// an error.
+/// The (name, data) tuples of a critical-options or extensions field: at most
+/// `MAX_OPTIONS`, and a name twice is an error (so a hostile field costs linear time
+/// before any signature is checked).
 fn options(field: &[u8]) -> Result<Vec<(&str, &[u8])>, DecodeError> {
     let mut r = Reader::new(field);
     let mut out: Vec<(&str, &[u8])> = Vec::new();
     while r.remaining() > 0 {
+        if out.len() == MAX_OPTIONS {
+            return Err(DecodeError::Invalid("too many certificate options"));
+        }
         let name = r.utf8()?;
         let data = r.string()?;
         if out.iter().any(|(n, _)| *n == name) {
@@ -613,6 +624,14 @@ mod tests {
         long.push(0);
         assert!(Certificate::from_blob(&long).is_err());
         assert!(Certificate::from_blob(&user_key().public_key().to_blob()).is_err());
+        // Too many principals or extensions: refused before any signature work.
+        let many: Vec<String> = (0..300).map(|i| format!("p{i}")).collect();
+        let refs: Vec<&str> = many.iter().map(String::as_str).collect();
+        let crowd = CertificateBuilder::user(user_key().public_key().clone(), &refs, 0, 9);
+        assert!(crowd.sign(&ca(), "ssh-ed25519", b"n").is_err());
+        let mut ext = CertificateBuilder::user(user_key().public_key().clone(), &["a"], 0, 9);
+        ext.extensions = (0..100).map(|i| format!("x{i}@example.com")).collect();
+        assert!(ext.sign(&ca(), "ssh-ed25519", b"n").is_err());
         // The same option twice.
         let twice = CertificateBuilder::user(user_key().public_key().clone(), &["a"], 0, 9)
             .critical_string("force-command", "a")

@@ -176,7 +176,9 @@ impl PrivateKey {
 
     /// The key in OpenSSH private key format, unencrypted (as `ssh-keygen -N ''` writes).
     pub fn to_openssh(&self, comment: &str) -> Result<String, ConfigError> {
-        let mut private = BytesMut::new();
+        // Sized up front so no growth leaves copies of the key behind (an RSA-8192
+        // key's private section is about 4.7 KiB).
+        let mut private = BytesMut::with_capacity(8192);
         let blob = self.public_key().to_blob();
         // The check value only detects a wrong passphrase; it need not be secret here.
         let d = HashAlg::Sha256.digest(&[&blob]);
@@ -217,7 +219,7 @@ impl PrivateKey {
             private.extend_from_slice(&[pad]);
             pad += 1;
         }
-        let mut file = BytesMut::new();
+        let mut file = BytesMut::with_capacity(private.len() + 2048);
         file.extend_from_slice(b"openssh-key-v1\0");
         Writer::new(&mut file)
             .utf8("none")
@@ -227,9 +229,10 @@ impl PrivateKey {
             .string(&blob)
             .string(&private);
         private.iter_mut().for_each(|b| *b = 0);
-        let text = base64_encode(&file, true);
+        let text = zeroize::Zeroizing::new(base64_encode(&file, true));
         file.iter_mut().for_each(|b| *b = 0);
-        let mut out = format!("-----BEGIN {OPENSSH_LABEL}-----\n");
+        let mut out = String::with_capacity(text.len() + text.len() / 70 + 80);
+        out.push_str(&format!("-----BEGIN {OPENSSH_LABEL}-----\n"));
         for line in text.as_bytes().chunks(70) {
             out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
             out.push('\n');
@@ -258,7 +261,7 @@ fn pem_block(text: &str, label: &str) -> Result<Option<SecretBytes>, ConfigError
     let stop = body
         .find(&end)
         .ok_or(ConfigError("PEM block without its END line"))?;
-    let mut b64 = String::new();
+    let mut b64 = zeroize::Zeroizing::new(String::with_capacity(body.len()));
     for line in body[..stop].lines().map(str::trim) {
         if line.contains(':') {
             if line.starts_with("Proc-Type") && line.contains("ENCRYPTED") {
