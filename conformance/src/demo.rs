@@ -43,6 +43,11 @@ pub struct DemoArgs {
     pub min_rsa_bits: Option<u32>,
     /// --allow-ssh-rsa: accept SHA-1 ssh-rsa user-key signatures.
     pub allow_ssh_rsa: bool,
+    /// --allow-ssh-dss: accept DSA user keys (builds with ssh-proto's `legacy` feature).
+    pub allow_ssh_dss: bool,
+    /// --legacy-host-keys: offer ssh-rsa (SHA-1) and ssh-dss host key algorithms too
+    /// (builds with ssh-proto's `legacy` feature).
+    pub legacy_host_keys: bool,
     /// --trusted-user-ca FILE (repeatable): CA public keys whose user certificates log in.
     pub trusted_user_cas: Vec<PublicKey>,
     /// --revoked-keys FILE: keys, serials and key ids refused (see `RevokedKeys::parse`).
@@ -75,7 +80,7 @@ pub struct DemoArgs {
 fn usage(name: &str) -> ! {
     eprintln!(
         "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE]... [--authorized-keys FILE]... \
-         [--host-certificate FILE]... [--min-rsa-bits N] [--allow-ssh-rsa] [--trusted-user-ca FILE]... [--revoked-keys FILE] \
+         [--host-certificate FILE]... [--min-rsa-bits N] [--allow-ssh-rsa] [--allow-ssh-dss] [--legacy-host-keys] [--trusted-user-ca FILE]... [--revoked-keys FILE] \
          [--password USER:PASSWORD]... [--idle-timeout SECS] [--auth-timeout SECS] [--keepalive SECS:COUNT] \
          [--max-connections N] [--allow PATTERN]... [--block PATTERN]... [--log-level 0-3] [--no-mask] [--kex NAME,...]"
     );
@@ -92,6 +97,8 @@ impl DemoArgs {
             host_certificates: Vec::new(),
             min_rsa_bits: None,
             allow_ssh_rsa: false,
+            allow_ssh_dss: false,
+            legacy_host_keys: false,
             trusted_user_cas: Vec::new(),
             revoked: ssh_proto::RevokedKeys::new(),
             authorized_keys: Vec::new(),
@@ -131,6 +138,8 @@ impl DemoArgs {
                 }
                 "--min-rsa-bits" => a.min_rsa_bits = Some(val().parse()?),
                 "--allow-ssh-rsa" => a.allow_ssh_rsa = true,
+                "--allow-ssh-dss" => a.allow_ssh_dss = true,
+                "--legacy-host-keys" => a.legacy_host_keys = true,
                 "--trusted-user-ca" => {
                     let path = val();
                     let text = std::fs::read_to_string(&path)?;
@@ -225,6 +234,10 @@ impl DemoArgs {
         if self.allow_ssh_rsa {
             policy = policy.with_ssh_rsa();
         }
+        if self.allow_ssh_dss {
+            policy.signature_algorithms.push("ssh-dss".into());
+        }
+        b = b.legacy_host_key_algorithms(self.legacy_host_keys);
         if let Some(bits) = self.min_rsa_bits {
             policy.min_rsa_bits = bits;
         }

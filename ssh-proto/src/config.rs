@@ -167,7 +167,7 @@ impl Default for KeyPolicy {
         KeyPolicy {
             signature_algorithms: crate::keys::VERIFIABLE_SIGNATURE_ALGORITHMS
                 .iter()
-                .filter(|a| **a != "ssh-rsa")
+                .filter(|a| **a != "ssh-rsa" && **a != "ssh-dss")
                 .map(|a| a.to_string())
                 .collect(),
             min_rsa_bits: 2048,
@@ -254,6 +254,10 @@ impl Default for CertificatePolicy {
     }
 }
 
+/// Host key algorithms offered only when `ServerConfig::legacy_host_key_algorithms`
+/// is set.
+const LEGACY_HOST_KEY_ALGORITHMS: &[&str] = &["ssh-rsa", "ssh-dss"];
+
 /// Server configuration. Build with [`ServerConfig::builder`].
 #[derive(Debug)]
 pub struct ServerConfig {
@@ -269,6 +273,9 @@ pub struct ServerConfig {
     pub user_keys: KeyPolicy,
     /// How user certificates are checked, and which keys are revoked.
     pub certificates: CertificatePolicy,
+    /// Offer the SHA-1 host key algorithms `ssh-rsa` and `ssh-dss` too, for old
+    /// clients (only builds with the `legacy` feature can sign them); default false.
+    pub legacy_host_key_algorithms: bool,
     /// After authentication, announce every host key (hostkeys-00@openssh.com) and
     /// answer proofs, so clients' UpdateHostKeys learn them; default true.
     pub announce_host_keys: bool,
@@ -297,6 +304,9 @@ impl ServerConfig {
             Some(base) => (base, true),
             None => (alg, false),
         };
+        if LEGACY_HOST_KEY_ALGORITHMS.contains(&sig_alg) && !self.legacy_host_key_algorithms {
+            return None;
+        }
         self.host_keys.iter().find(|k| {
             k.signature_algorithms().contains(&sig_alg)
                 && (!cert || self.host_certificate_of(k.public_key()).is_some())
@@ -324,6 +334,9 @@ impl ServerConfig {
         let mut plain = Vec::new();
         for k in &self.host_keys {
             for alg in k.signature_algorithms() {
+                if LEGACY_HOST_KEY_ALGORITHMS.contains(alg) && !self.legacy_host_key_algorithms {
+                    continue;
+                }
                 if self.host_certificate_of(k.public_key()).is_some() {
                     certs.push(crate::keys::cert_algorithm(alg));
                 }
@@ -356,6 +369,7 @@ impl ServerConfig {
                 user_keys: KeyPolicy::default(),
                 certificates: CertificatePolicy::default(),
                 announce_host_keys: true,
+                legacy_host_key_algorithms: false,
                 auth_timeout: Some(Duration::from_secs(120)),
                 auth_methods: vec!["publickey".into(), "password".into()],
                 auth_banner: None,
@@ -377,6 +391,13 @@ impl ServerConfigBuilder {
     /// Add a host key.
     pub fn host_key(mut self, key: PrivateKey) -> Self {
         self.config.host_keys.push(key);
+        self
+    }
+
+    /// Offer SHA-1 `ssh-rsa` and `ssh-dss` host key algorithms as well (builds with
+    /// the `legacy` feature).
+    pub fn legacy_host_key_algorithms(mut self, on: bool) -> Self {
+        self.config.legacy_host_key_algorithms = on;
         self
     }
 
@@ -614,7 +635,7 @@ mod tests {
         .validate()
         .is_err());
         let bogus = KeyPolicy {
-            signature_algorithms: vec!["ssh-dss".into()],
+            signature_algorithms: vec!["x-unknown@example.com".into()],
             ..KeyPolicy::default()
         };
         assert!(bogus.validate().is_err());

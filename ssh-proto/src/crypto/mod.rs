@@ -5,6 +5,8 @@ pub(crate) mod agreement;
 pub mod cipher;
 pub mod hash;
 pub(crate) mod kdf;
+#[cfg(feature = "legacy")]
+pub(crate) mod legacy;
 pub mod mac;
 pub(crate) mod modp;
 pub mod rng;

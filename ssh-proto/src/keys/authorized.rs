@@ -592,6 +592,11 @@ mod tests {
         key_line(alg, &[b"key material"])
     }
 
+    /// An ssh-dss line: four positive mpints shaped like p, q, g, y.
+    fn dsa_line() -> String {
+        key_line("ssh-dss", &[&[0x7f; 128], &[0x7f; 20], &[2], &[3]])
+    }
+
     /// A P-256 public point (uncompressed), from a real ssh-keygen key.
     fn p256_point() -> Vec<u8> {
         let blob = base64_decode("AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBC8O5izGgDomtp5WrZYYcNIQM0WagNA0OHaAxNd/19pvBc/xRkhc554A6xZkFk5QqLouIMsjwafbX5R6dlrk97I=").unwrap();
@@ -714,7 +719,7 @@ mod tests {
              ssh-rsa {}\n\
              \t   \n\
              no-pty {ED25519} last\r\n",
-            other_line("ssh-dss"),
+            dsa_line(),
             &ED25519[12..],
         );
         let parsed = AuthorizedKeys::parse(&text);
@@ -722,7 +727,7 @@ mod tests {
         assert_eq!(lines, [1, 4, 9]);
         assert_eq!(parsed.entries[2].comment, "last");
         assert!(parsed.entries[2].options.no_pty);
-        assert!(matches!(parsed.entries[1].key, PublicKey::Other { .. }));
+        assert!(matches!(parsed.entries[1].key, PublicKey::Dsa { .. }));
         let skipped: Vec<usize> = parsed.skipped.iter().map(|s| s.line).collect();
         assert_eq!(skipped, [5, 6, 7]);
         assert!(
@@ -747,7 +752,7 @@ mod tests {
     fn unverifiable_algorithms_security_keys_and_certificates_are_kept() {
         let point = p256_point();
         for line in [
-            other_line("ssh-dss"),
+            dsa_line(),
             other_line("ssh-ed25519-cert-v01@openssh.com"),
             other_line("ecdsa-sha2-nistp256-cert-v01@openssh.com"),
             key_line("sk-ssh-ed25519@openssh.com", &[&[7; 32], b"ssh:"]),

@@ -161,6 +161,12 @@ impl PrivateKey {
                     iqmp,
                 })?
             }
+            "ssh-dss" => {
+                let mut next = || r.mpint_positive().map(strip_zeros).map_err(bad);
+                let (p, q, g, y) = (next()?, next()?, next()?, next()?);
+                let x = SecretBytes::new(next()?.to_vec());
+                dsa_key(p, q, g, y, &x)?
+            }
             "sk-ssh-ed25519@openssh.com" | "sk-ecdsa-sha2-nistp256@openssh.com" => {
                 return Err(ConfigError(
                     "security-key private keys sign on the token, not here",
@@ -198,6 +204,16 @@ impl PrivateKey {
                 w.utf8(k.curve().name())
                     .string(&k.public_point())
                     .mpint_unsigned(scalar.expose());
+            }
+            #[cfg(feature = "legacy")]
+            Signer::Dsa(k) => {
+                let [p, q, g, y] = k.public();
+                let x = k.private();
+                w.mpint_unsigned(&p)
+                    .mpint_unsigned(&q)
+                    .mpint_unsigned(&g)
+                    .mpint_unsigned(&y)
+                    .mpint_unsigned(x.expose());
             }
             Signer::Rsa(r) => {
                 let doc = r
@@ -240,6 +256,34 @@ impl PrivateKey {
         out.push_str(&format!("-----END {OPENSSH_LABEL}-----\n"));
         Ok(out)
     }
+}
+
+#[cfg(feature = "legacy")]
+fn dsa_key(
+    p: &[u8],
+    q: &[u8],
+    g: &[u8],
+    y: &[u8],
+    x: &SecretBytes,
+) -> Result<PrivateKey, ConfigError> {
+    use crate::crypto::legacy::{DsaPublic, DsaSigner};
+    let k = DsaSigner::from_parts(&DsaPublic { p, q, g, y }, x.expose()).ok_or(ConfigError(
+        "the DSA key is inconsistent or not 1024/160 bits",
+    ))?;
+    Ok(PrivateKey::from_signer(Signer::Dsa(k)))
+}
+
+#[cfg(not(feature = "legacy"))]
+fn dsa_key(
+    _: &[u8],
+    _: &[u8],
+    _: &[u8],
+    _: &[u8],
+    _: &SecretBytes,
+) -> Result<PrivateKey, ConfigError> {
+    Err(ConfigError(
+        "ssh-dss keys need a build with the legacy feature",
+    ))
 }
 
 fn rsa_key(parts: &RsaPrivateParts) -> Result<PrivateKey, ConfigError> {

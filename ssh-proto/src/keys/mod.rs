@@ -34,4 +34,6 @@ pub(crate) const VERIFIABLE_SIGNATURE_ALGORITHMS: &[&str] = &[
     "sk-ssh-ed25519@openssh.com",
     "sk-ecdsa-sha2-nistp256@openssh.com",
     "ssh-rsa",
+    #[cfg(feature = "legacy")]
+    "ssh-dss",
 ];

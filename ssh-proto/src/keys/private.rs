@@ -49,6 +49,8 @@ pub(crate) enum Signer {
     },
     Rsa(RsaSigner),
     Ecdsa(EcdsaSigner),
+    #[cfg(feature = "legacy")]
+    Dsa(crate::crypto::legacy::DsaSigner),
 }
 
 /// A private key that can sign: a server host key or a client user key.
@@ -108,6 +110,11 @@ impl PrivateKey {
                 curve: k.curve().name(),
                 point: Bytes::from(k.public_point()),
             },
+            #[cfg(feature = "legacy")]
+            Signer::Dsa(k) => {
+                let [p, q, g, y] = k.public().map(Bytes::from);
+                PublicKey::Dsa { p, q, g, y }
+            }
         };
         PrivateKey { signer, public }
     }
@@ -122,9 +129,13 @@ impl PrivateKey {
     }
 
     /// The signature algorithms this key can produce, strongest first (RSA keys sign
-    /// rsa-sha2-512 and rsa-sha2-256; SHA-1 ssh-rsa signatures are not made).
+    /// rsa-sha2-512 and rsa-sha2-256, and SHA-1 ssh-rsa only in builds with the
+    /// `legacy` feature).
     pub fn signature_algorithms(&self) -> &'static [&'static str] {
         match &self.signer {
+            #[cfg(feature = "legacy")]
+            Signer::Rsa(_) => &["rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"],
+            #[cfg(not(feature = "legacy"))]
             Signer::Rsa(_) => &["rsa-sha2-512", "rsa-sha2-256"],
             _ => self.public.signature_algorithms(),
         }
@@ -143,6 +154,15 @@ impl PrivateKey {
             Signer::Ed25519 { pair, .. } => {
                 w.string(pair.sign(message).as_ref());
             }
+            #[cfg(feature = "legacy")]
+            Signer::Rsa(r) if alg == "ssh-rsa" => {
+                let doc = r.to_pkcs8().ok_or(ConfigError("RSA signing failed"))?;
+                let parts = super::der::rsa_parts_from_pkcs8(doc.expose())
+                    .ok_or(ConfigError("RSA signing failed"))?;
+                let sig = crate::crypto::legacy::sign_rsa_sha1(&parts, message)
+                    .ok_or(ConfigError("RSA signing failed"))?;
+                w.string(&sig);
+            }
             Signer::Rsa(r) => {
                 let hash = if alg == "rsa-sha2-512" {
                     RsaHash::Sha512
@@ -152,6 +172,11 @@ impl PrivateKey {
                 let sig = r
                     .sign(hash, message)
                     .ok_or(ConfigError("RSA signing failed"))?;
+                w.string(&sig);
+            }
+            #[cfg(feature = "legacy")]
+            Signer::Dsa(k) => {
+                let sig = k.sign(message).ok_or(ConfigError("DSA signing failed"))?;
                 w.string(&sig);
             }
             Signer::Ecdsa(k) => {
@@ -206,7 +231,21 @@ mod tests {
         // A signature under one RSA hash does not pass as the other, nor as SHA-1.
         let sig = rsa.sign("rsa-sha2-512", b"m").unwrap();
         assert!(!rsa.public_key().verify("rsa-sha2-256", b"m", &sig));
+        #[cfg(not(feature = "legacy"))]
         assert!(rsa.sign("ssh-rsa", b"m").is_err());
         assert!(PrivateKey::generate(KeyKind::Rsa(1000), &rng).is_err());
+    }
+
+    /// SHA-1 ssh-rsa signatures made through the rsa crate verify under aws-lc-rs,
+    /// an independent implementation.
+    #[cfg(feature = "legacy")]
+    #[test]
+    fn legacy_ssh_rsa_signatures_verify_under_aws_lc() {
+        let k = PrivateKey::generate(KeyKind::Rsa(2048), &SeededRng::new(1)).unwrap();
+        assert!(k.signature_algorithms().contains(&"ssh-rsa"));
+        let sig = k.sign("ssh-rsa", b"msg").unwrap();
+        assert!(k.public_key().verify("ssh-rsa", b"msg", &sig));
+        assert!(!k.public_key().verify("ssh-rsa", b"other", &sig));
+        assert!(!k.public_key().verify("rsa-sha2-256", b"msg", &sig));
     }
 }

@@ -29,6 +29,18 @@ pub enum PublicKey {
         /// The public point, uncompressed (0x04, x, y).
         point: Bytes,
     },
+    /// ssh-dss (DSA, 1024-bit p, 160-bit q): parsed always, verified only in builds
+    /// with the `legacy` feature and when the policy lists ssh-dss.
+    Dsa {
+        /// Prime modulus.
+        p: Bytes,
+        /// Subgroup order.
+        q: Bytes,
+        /// Generator.
+        g: Bytes,
+        /// Public value.
+        y: Bytes,
+    },
     /// sk-ssh-ed25519@openssh.com: an Ed25519 key held by a FIDO security key.
     SkEd25519 {
         /// The Ed25519 public key.
@@ -105,6 +117,14 @@ impl PublicKey {
                     n: Bytes::copy_from_slice(n),
                 }
             }
+            "ssh-dss" => {
+                let mut next = || {
+                    r.mpint_positive()
+                        .map(|v| Bytes::copy_from_slice(strip_zeros(v)))
+                };
+                let (p, q, g, y) = (next()?, next()?, next()?, next()?);
+                PublicKey::Dsa { p, q, g, y }
+            }
             SK_ED25519 => {
                 let k: [u8; 32] = r
                     .string()?
@@ -168,6 +188,7 @@ impl PublicKey {
             PublicKey::Ed25519(_) => "ssh-ed25519",
             PublicKey::Rsa { .. } => "ssh-rsa",
             PublicKey::Ecdsa { curve, .. } => ecdsa_algorithm(curve),
+            PublicKey::Dsa { .. } => "ssh-dss",
             PublicKey::SkEd25519 { .. } => SK_ED25519,
             PublicKey::SkEcdsa { .. } => SK_ECDSA,
             PublicKey::Other { algorithm, .. } => algorithm,
@@ -197,6 +218,12 @@ impl PublicKey {
             }
             PublicKey::Ecdsa { curve, point } => {
                 w.utf8(curve).string(point);
+            }
+            PublicKey::Dsa { p, q, g, y } => {
+                w.mpint_unsigned(p)
+                    .mpint_unsigned(q)
+                    .mpint_unsigned(g)
+                    .mpint_unsigned(y);
             }
             PublicKey::SkEd25519 { key, application } => {
                 w.string(key).utf8(application);
@@ -242,6 +269,7 @@ impl PublicKey {
                 curve: "nistp384", ..
             } => &["ecdsa-sha2-nistp384"],
             PublicKey::Ecdsa { .. } => &["ecdsa-sha2-nistp521"],
+            PublicKey::Dsa { .. } => &["ssh-dss"],
             PublicKey::SkEd25519 { .. } => &[SK_ED25519],
             PublicKey::SkEcdsa { .. } => &[SK_ECDSA],
             PublicKey::Other { .. } => &[],
@@ -304,6 +332,12 @@ impl PublicKey {
     pub(crate) fn verify_raw(&self, alg: &str, message: &[u8], sig: &[u8]) -> bool {
         match self {
             PublicKey::Ed25519(k) if alg == "ssh-ed25519" => verify_ed25519(k, message, sig),
+            #[cfg(feature = "legacy")]
+            PublicKey::Dsa { p, q, g, y } if alg == "ssh-dss" => crate::crypto::legacy::verify_dsa(
+                &crate::crypto::legacy::DsaPublic { p, q, g, y },
+                message,
+                sig,
+            ),
             PublicKey::Rsa { e, n } => {
                 let hash = match alg {
                     "rsa-sha2-512" => RsaHash::Sha512,
