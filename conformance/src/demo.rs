@@ -45,6 +45,9 @@ pub struct DemoArgs {
     pub allow_ssh_rsa: bool,
     /// --allow-ssh-dss: accept DSA user keys (builds with ssh-proto's `legacy` feature).
     pub allow_ssh_dss: bool,
+    /// --no-tcp-forwarding: refuse `direct-tcpip` channels (-L, -D, -W, ProxyJump),
+    /// which are allowed by default as with sshd.
+    pub no_tcp_forwarding: bool,
     /// --legacy-host-keys: offer ssh-rsa (SHA-1) and ssh-dss host key algorithms too
     /// (builds with ssh-proto's `legacy` feature).
     pub legacy_host_keys: bool,
@@ -80,7 +83,7 @@ pub struct DemoArgs {
 fn usage(name: &str) -> ! {
     eprintln!(
         "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE]... [--authorized-keys FILE]... \
-         [--host-certificate FILE]... [--min-rsa-bits N] [--allow-ssh-rsa] [--allow-ssh-dss] [--legacy-host-keys] [--trusted-user-ca FILE]... [--revoked-keys FILE] \
+         [--host-certificate FILE]... [--min-rsa-bits N] [--allow-ssh-rsa] [--allow-ssh-dss] [--legacy-host-keys] [--no-tcp-forwarding] [--trusted-user-ca FILE]... [--revoked-keys FILE] \
          [--password USER:PASSWORD]... [--idle-timeout SECS] [--auth-timeout SECS] [--keepalive SECS:COUNT] \
          [--max-connections N] [--allow PATTERN]... [--block PATTERN]... [--log-level 0-3] [--no-mask] [--kex NAME,...]"
     );
@@ -99,6 +102,7 @@ impl DemoArgs {
             allow_ssh_rsa: false,
             allow_ssh_dss: false,
             legacy_host_keys: false,
+            no_tcp_forwarding: false,
             trusted_user_cas: Vec::new(),
             revoked: ssh_proto::RevokedKeys::new(),
             authorized_keys: Vec::new(),
@@ -140,6 +144,7 @@ impl DemoArgs {
                 "--allow-ssh-rsa" => a.allow_ssh_rsa = true,
                 "--allow-ssh-dss" => a.allow_ssh_dss = true,
                 "--legacy-host-keys" => a.legacy_host_keys = true,
+                "--no-tcp-forwarding" => a.no_tcp_forwarding = true,
                 "--trusted-user-ca" => {
                     let path = val();
                     let text = std::fs::read_to_string(&path)?;
@@ -288,6 +293,7 @@ impl DemoArgs {
         DemoAuth {
             files: self.authorized_keys.clone(),
             passwords: self.passwords.clone(),
+            tcp_forwarding: !self.no_tcp_forwarding,
             restrictions: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -303,6 +309,29 @@ pub struct Restrictions {
     pub no_pty: bool,
     /// Environment to set (environment=).
     pub environment: Vec<(String, String)>,
+    /// Refuse port forwarding (no-port-forwarding, restrict, a certificate without
+    /// permit-port-forwarding).
+    pub no_port_forwarding: bool,
+    /// When not empty, `direct-tcpip` may only reach these `host:port` entries
+    /// (permitopen=; port `*` matches any).
+    pub permit_open: Vec<String>,
+}
+
+impl Restrictions {
+    /// Whether a `direct-tcpip` forward to `host:port` is allowed.
+    pub fn allows_open(&self, host: &str, port: u32) -> bool {
+        if self.no_port_forwarding {
+            return false;
+        }
+        self.permit_open.is_empty()
+            || self.permit_open.iter().any(|entry| {
+                let Some((h, p)) = entry.rsplit_once(':') else {
+                    return false;
+                };
+                let h = h.trim_start_matches('[').trim_end_matches(']');
+                (h == "*" || h.eq_ignore_ascii_case(host)) && (p == "*" || p == port.to_string())
+            })
+    }
 }
 
 /// Logins: a key listed in an authorized_keys file (read at each attempt; the core
@@ -315,6 +344,7 @@ pub struct Restrictions {
 pub struct DemoAuth {
     files: Vec<String>,
     passwords: HashMap<String, String>,
+    tcp_forwarding: bool,
     restrictions: Arc<Mutex<HashMap<ConnectionId, BTreeMap<AuthRequestId, Restrictions>>>>,
 }
 
@@ -367,6 +397,16 @@ impl DemoAuth {
             .unwrap_or_default()
     }
 
+    /// Whether the connection may open a `direct-tcpip` channel to `host:port`: the
+    /// server allows forwarding and the login's restrictions do too.
+    pub fn forward_allowed(&self, connection: ConnectionId, host: &str, port: u32) -> bool {
+        let ok = self.tcp_forwarding && self.restrictions(connection).allows_open(host, port);
+        if !ok {
+            tracing::info!(%host, port, "direct-tcpip refused");
+        }
+        ok
+    }
+
     /// Forget a connection that ended.
     pub fn forget(&self, connection: ConnectionId) {
         lock(&self.restrictions).remove(&connection);
@@ -407,6 +447,7 @@ impl DemoAuth {
                 r.force_command = c.force_command.clone();
             }
             r.no_pty |= !c.extensions.permit_pty;
+            r.no_port_forwarding |= !c.extensions.permit_port_forwarding;
         };
         let mut r = Restrictions::default();
         match cert {
@@ -465,6 +506,8 @@ fn apply(o: &KeyOptions, r: &mut Restrictions) {
         r.force_command = o.command.clone();
     }
     r.no_pty |= o.no_pty;
+    r.no_port_forwarding |= o.no_port_forwarding;
+    r.permit_open.extend(o.permit_open.iter().cloned());
     r.environment.extend(o.environment.iter().cloned());
 }
 

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launch};
-use ssh_blocking::{ChannelContext, ChannelStream, ChannelWriter, Handler, Server};
+use ssh_blocking::{forward, ChannelContext, ChannelStream, ChannelWriter, Handler, Server};
 use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
 use ssh_server::{ConnectionId, ConnectionOrigin, Ended};
 
@@ -26,8 +26,30 @@ impl Handler for Demo {
         self.0.forget(id)
     }
 
-    fn channel_open(&self, _: ChannelContext<DemoChannel>, kind: ChannelKind) -> bool {
-        kind == ChannelKind::Session
+    fn channel_open(&self, ctx: ChannelContext<DemoChannel>, kind: ChannelKind) -> bool {
+        match kind {
+            ChannelKind::Session => true,
+            // -L, -D, -W and ProxyJump: connect the target, then copy both ways.
+            ChannelKind::DirectTcpip { host, port, .. } => {
+                if !self.0.forward_allowed(ctx.connection, &host, port) {
+                    return false;
+                }
+                match forward::connect_tcp(&host, port) {
+                    Ok(tcp) => match ctx.take_stream() {
+                        Some(stream) => {
+                            std::thread::spawn(move || forward::pump_tcp(stream, tcp));
+                            true
+                        }
+                        None => false,
+                    },
+                    Err(e) => {
+                        tracing::info!(%host, port, error = %e, "direct-tcpip connect failed");
+                        false
+                    }
+                }
+            }
+            _ => false,
+        }
     }
 
     fn channel_request(&self, ctx: ChannelContext<DemoChannel>, req: ChannelRequest) -> bool {

@@ -10,6 +10,7 @@
 //! is chosen for; the async adapters cover the large-scale case.
 
 mod connection;
+pub mod forward;
 mod server;
 mod stream;
 

@@ -11,7 +11,7 @@ use smol::process::{Command, Stdio};
 use smol::Async;
 use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
 use ssh_server::{ConnectionId, ConnectionOrigin, Ended};
-use ssh_smol::{ChannelContext, ChannelStream, Handler, Server};
+use ssh_smol::{forward, ChannelContext, ChannelStream, Handler, Server};
 
 struct Demo(DemoAuth);
 
@@ -26,8 +26,30 @@ impl Handler<ChannelStream> for Demo {
         self.0.forget(id)
     }
 
-    async fn channel_open(&self, _: ChannelContext<DemoChannel>, kind: ChannelKind) -> bool {
-        kind == ChannelKind::Session
+    async fn channel_open(&self, ctx: ChannelContext<DemoChannel>, kind: ChannelKind) -> bool {
+        match kind {
+            ChannelKind::Session => true,
+            // -L, -D, -W and ProxyJump: connect the target, then copy both ways.
+            ChannelKind::DirectTcpip { host, port, .. } => {
+                if !self.0.forward_allowed(ctx.connection, &host, port) {
+                    return false;
+                }
+                match forward::connect_tcp(&host, port).await {
+                    Ok(tcp) => match ctx.take_stream() {
+                        Some(stream) => {
+                            smol::spawn(forward::pump_tcp(stream, tcp)).detach();
+                            true
+                        }
+                        None => false,
+                    },
+                    Err(e) => {
+                        tracing::info!(%host, port, error = %e, "direct-tcpip connect failed");
+                        false
+                    }
+                }
+            }
+            _ => false,
+        }
     }
 
     async fn channel_request(&self, ctx: ChannelContext<DemoChannel>, req: ChannelRequest) -> bool {

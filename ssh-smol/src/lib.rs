@@ -4,6 +4,7 @@
 //! channels are futures-io `AsyncRead + AsyncWrite` streams; a [`ServerControl`]
 //! lists, disconnects and shuts down from anywhere.
 
+pub mod forward;
 mod stream;
 
 use std::future::Future;

@@ -5,6 +5,7 @@
 //! disconnects and shuts down from anywhere. The clock is tokio's, so a test under
 //! `tokio::time::pause()` drives the connection's timers on paused time.
 
+pub mod forward;
 mod stream;
 
 use std::future::Future;

@@ -1,0 +1,54 @@
+//! Port forwarding helpers: connect a `direct-tcpip` channel (`ssh -L`, `-D`, `-W`,
+//! ProxyJump) to its target and copy both ways.
+
+use std::io;
+use std::time::Duration;
+
+use smol::io::AsyncWriteExt;
+use smol::net::TcpStream;
+
+use crate::ChannelStream;
+
+/// How long a forward's connect may take before the channel is refused.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connect to a forward's target (`host` may be a name or an address).
+pub async fn connect_tcp(host: &str, port: u32) -> io::Result<TcpStream> {
+    let port = u16::try_from(port)
+        .ok()
+        .filter(|p| *p != 0)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "port out of range"))?;
+    let connect = TcpStream::connect((host, port));
+    let timeout = async {
+        smol::Timer::after(CONNECT_TIMEOUT).await;
+        Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out"))
+    };
+    let stream = smol::future::or(connect, timeout).await?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
+/// Copy both ways between `channel` and `tcp` until both directions have ended: the
+/// client's EOF shuts the socket's write side, the socket's end sends EOF on the
+/// channel, then the channel closes. Returns the bytes moved (client to target,
+/// target to client).
+pub async fn pump_tcp(mut channel: ChannelStream, tcp: TcpStream) -> io::Result<(u64, u64)> {
+    let mut rd = tcp.clone();
+    let mut wr = tcp;
+    let mut out = channel.stdout();
+    let control = channel.control();
+    let up = async {
+        let n = channel.recv_to(&mut wr).await;
+        // Closing smol's TcpStream shuts its write side (the reader goes on).
+        let _ = wr.close().await;
+        n
+    };
+    let down = async {
+        let n = out.send_from(&mut rd).await;
+        out.control().eof();
+        n
+    };
+    let (up, down) = smol::future::zip(up, down).await;
+    control.close();
+    Ok((up?, down?))
+}
