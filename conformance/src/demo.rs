@@ -315,6 +315,10 @@ pub struct Restrictions {
     /// When not empty, `direct-tcpip` may only reach these `host:port` entries
     /// (permitopen=; port `*` matches any).
     pub permit_open: Vec<String>,
+    /// What every session of the login gets, as sshd sets it: SSH_CONNECTION,
+    /// SSH_CLIENT, and USER, LOGNAME, HOME, SHELL, PATH of the account the programs
+    /// run as (the server's own).
+    pub session_env: Vec<(String, String)>,
 }
 
 impl Restrictions {
@@ -372,7 +376,8 @@ impl DemoAuth {
             AuthMethod::None => None,
         };
         match allowed {
-            Some(r) => {
+            Some(mut r) => {
+                r.session_env = session_env(origin);
                 let attempt = matches!(
                     req.method,
                     AuthMethod::PublicKey { verified: true, .. } | AuthMethod::Password { .. }
@@ -500,6 +505,34 @@ impl DemoAuth {
     }
 }
 
+/// The environment sshd gives a session: the connection's addresses, and the account
+/// the programs run as (here the server's own user).
+fn session_env(origin: &ConnectionOrigin) -> Vec<(String, String)> {
+    let (r, l) = (origin.remote, origin.local);
+    let (rip, lip) = (r.ip().to_canonical(), l.ip().to_canonical());
+    let mut env = vec![
+        (
+            "SSH_CONNECTION".to_string(),
+            format!("{rip} {} {lip} {}", r.port(), l.port()),
+        ),
+        (
+            "SSH_CLIENT".to_string(),
+            format!("{rip} {} {}", r.port(), l.port()),
+        ),
+        (
+            "PATH".to_string(),
+            "/usr/local/bin:/usr/bin:/bin:/usr/games".to_string(),
+        ),
+    ];
+    if let Ok(Some(u)) = nix::unistd::User::from_uid(nix::unistd::getuid()) {
+        env.push(("USER".into(), u.name.clone()));
+        env.push(("LOGNAME".into(), u.name));
+        env.push(("HOME".into(), u.dir.display().to_string()));
+        env.push(("SHELL".into(), u.shell.display().to_string()));
+    }
+    env
+}
+
 /// An authorized_keys line's options, as restrictions.
 fn apply(o: &KeyOptions, r: &mut Restrictions) {
     if o.command.is_some() {
@@ -565,6 +598,8 @@ pub fn on_request(
     limits: &Restrictions,
 ) -> DemoAction {
     let launch = |state: &mut DemoChannel, program: String, args: Vec<String>, pty: bool| {
+        // The server's variables first; the client's env requests may not override
+        // SSH_CONNECTION and the like (they are applied first and replaced).
         let mut env = state.env.clone();
         if limits.force_command.is_some() {
             // A forced command must not be steered by the client's environment
@@ -573,6 +608,8 @@ pub fn on_request(
             env.retain(|(n, _)| n == "LANG" || n.starts_with("LC_") || n == "SSH_ORIGINAL_COMMAND");
         }
         env.extend(limits.environment.iter().cloned());
+        env.retain(|(n, _)| !limits.session_env.iter().any(|(m, _)| m == n));
+        env.extend(limits.session_env.iter().cloned());
         DemoAction::Start(Launch {
             program,
             args,

@@ -374,3 +374,32 @@ for_each_adapter! {
         assert!(log.contains("using publickey-hostbound-v00@openssh.com"), "{log}");
     }
 }
+
+for_each_adapter! {
+    /// Sessions get sshd's variables: SSH_CONNECTION and SSH_CLIENT with the real
+    /// addresses (not overridable by the client's env requests), and USER, LOGNAME,
+    /// HOME, SHELL and PATH of the account the programs run as.
+    fn sessions_get_sshds_environment(adapter: Adapter) {
+        let fx = Fixture::new("session-env");
+        let srv = DemoServer::start(adapter, &fx);
+        let out = run(
+            ssh(&srv, &fx, &["-o", "SetEnv=SSH_CONNECTION=spoofed"])
+                .arg("echo \"$SSH_CONNECTION|$SSH_CLIENT|$USER|$LOGNAME|$HOME|$SHELL|$PATH\""),
+            None,
+        );
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let f: Vec<&str> = text.split('|').collect();
+        assert_eq!(f.len(), 7, "{out:?}");
+        let conn: Vec<&str> = f[0].split(' ').collect();
+        let port = srv.addr.port().to_string();
+        assert_eq!(conn.len(), 4, "{text}");
+        assert_eq!((conn[0], conn[2], conn[3]), ("127.0.0.1", "127.0.0.1", port.as_str()), "{text}");
+        assert!(conn[1].parse::<u16>().is_ok(), "{text}");
+        assert_eq!(f[1], format!("127.0.0.1 {} {port}", conn[1]));
+        let me = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+        assert_eq!(f[2], me.trim());
+        assert_eq!(f[3], me.trim());
+        assert!(!f[4].is_empty() && !f[5].is_empty(), "{text}");
+        assert!(f[6].contains("/usr/bin"), "{text}");
+    }
+}
