@@ -45,6 +45,9 @@ pub struct DemoArgs {
     pub allow_ssh_rsa: bool,
     /// --allow-ssh-dss: accept DSA user keys (builds with ssh-proto's `legacy` feature).
     pub allow_ssh_dss: bool,
+    /// --software-version V: the identification after "SSH-2.0-". OpenSSH's client
+    /// sends eow@openssh.com only to servers whose version starts with "OpenSSH".
+    pub software_version: Option<String>,
     /// --no-tcp-forwarding: refuse `direct-tcpip` channels (-L, -D, -W, ProxyJump),
     /// which are allowed by default as with sshd.
     pub no_tcp_forwarding: bool,
@@ -83,7 +86,7 @@ pub struct DemoArgs {
 fn usage(name: &str) -> ! {
     eprintln!(
         "usage: {name} [--listen ADDR] [--family 4|6|both] [--host-key FILE]... [--authorized-keys FILE]... \
-         [--host-certificate FILE]... [--min-rsa-bits N] [--allow-ssh-rsa] [--allow-ssh-dss] [--legacy-host-keys] [--no-tcp-forwarding] [--trusted-user-ca FILE]... [--revoked-keys FILE] \
+         [--host-certificate FILE]... [--min-rsa-bits N] [--allow-ssh-rsa] [--allow-ssh-dss] [--legacy-host-keys] [--no-tcp-forwarding] [--software-version V] [--trusted-user-ca FILE]... [--revoked-keys FILE] \
          [--password USER:PASSWORD]... [--idle-timeout SECS] [--auth-timeout SECS] [--keepalive SECS:COUNT] \
          [--max-connections N] [--allow PATTERN]... [--block PATTERN]... [--log-level 0-3] [--no-mask] [--kex NAME,...]"
     );
@@ -103,6 +106,7 @@ impl DemoArgs {
             allow_ssh_dss: false,
             legacy_host_keys: false,
             no_tcp_forwarding: false,
+            software_version: None,
             trusted_user_cas: Vec::new(),
             revoked: ssh_proto::RevokedKeys::new(),
             authorized_keys: Vec::new(),
@@ -145,6 +149,7 @@ impl DemoArgs {
                 "--allow-ssh-dss" => a.allow_ssh_dss = true,
                 "--legacy-host-keys" => a.legacy_host_keys = true,
                 "--no-tcp-forwarding" => a.no_tcp_forwarding = true,
+                "--software-version" => a.software_version = Some(val()),
                 "--trusted-user-ca" => {
                     let path = val();
                     let text = std::fs::read_to_string(&path)?;
@@ -243,6 +248,9 @@ impl DemoArgs {
             policy.signature_algorithms.push("ssh-dss".into());
         }
         b = b.legacy_host_key_algorithms(self.legacy_host_keys);
+        if let Some(v) = &self.software_version {
+            b = b.software_version(v.clone());
+        }
         if let Some(bits) = self.min_rsa_bits {
             policy.min_rsa_bits = bits;
         }
@@ -567,6 +575,9 @@ pub struct DemoChannel {
     pub pty: Option<PtyRequest>,
     /// The running program's pid.
     pub pid: Option<u32>,
+    /// Stops reading the program's stdout, closing the pipe (eow@openssh.com: the
+    /// client will read no more, so the program gets SIGPIPE as under sshd).
+    pub end_output: Option<Box<dyn FnOnce() + Send>>,
 }
 
 /// A program to start for a channel.
@@ -682,6 +693,12 @@ fn on_other_request(
             None => DemoAction::Reply(false),
         },
         ChannelRequest::Signal { name } => DemoAction::Reply(signal(state.pid, &name)),
+        ChannelRequest::Other { name, .. } if name == "eow@openssh.com" => {
+            if let Some(end) = state.end_output.take() {
+                end();
+            }
+            DemoAction::Reply(true)
+        }
         _ => DemoAction::Reply(false),
     }
 }

@@ -403,3 +403,32 @@ for_each_adapter! {
         assert!(f[6].contains("/usr/bin"), "{text}");
     }
 }
+
+for_each_adapter! {
+    /// `ssh host yes | head -c 100` ends at once, as with sshd: when head exits, ssh
+    /// sends eow@openssh.com, the demo closes the program's stdout and `yes` dies of
+    /// SIGPIPE. OpenSSH sends eow only to servers whose identification starts with
+    /// "OpenSSH", hence the version given here.
+    fn output_nobody_reads_ends_the_command(adapter: Adapter) {
+        let fx = Fixture::new("eow");
+        let srv = DemoServer::start_with(
+            adapter,
+            &fx,
+            &["--software-version", "OpenSSH_9.9-compatible_sshproto"],
+        );
+        let opts: Vec<String> = common_opts(&fx)
+            .into_iter()
+            .map(|o| format!("'{o}'"))
+            .collect();
+        let line = format!(
+            "timeout 20 ssh {} -p {} user@127.0.0.1 yes | head -c 100 | wc -c",
+            opts.join(" "),
+            srv.addr.port()
+        );
+        let t = std::time::Instant::now();
+        let out = Command::new("sh").arg("-c").arg(&line).output().expect("sh");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "100", "{out:?}");
+        let took = t.elapsed();
+        assert!(took < std::time::Duration::from_secs(10), "took {took:?}: {out:?}");
+    }
+}

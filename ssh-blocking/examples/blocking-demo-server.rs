@@ -6,6 +6,7 @@
 
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launch};
@@ -79,6 +80,27 @@ fn send_from(
     })
 }
 
+/// A reader that ends (EOF) once `stop` is set: eow@openssh.com makes the copy of a
+/// program's stdout stop, and the pipe then closes as the copy drops it.
+struct UntilStopped<R> {
+    inner: R,
+    stop: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for UntilStopped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        Ok(if self.stop.load(Ordering::Acquire) {
+            0
+        } else {
+            n
+        })
+    }
+}
+
 /// Write what the client sends to `to`, on a new thread, until EOF or an error.
 fn recv_to(mut from: ChannelStream, mut to: impl Write + Send + 'static) {
     std::thread::spawn(move || {
@@ -98,10 +120,19 @@ fn run_on_pipes(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    ctx.state().pid = Some(child.id());
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let mut s = ctx.state();
+        s.pid = Some(child.id());
+        let stop = stop.clone();
+        s.end_output = Some(Box::new(move || stop.store(true, Ordering::Release)));
+    }
     let (out, err, control) = (stream.writer(), stream.stderr(), stream.control());
     let copies = [
-        child.stdout.take().map(|o| send_from(o, out)),
+        child
+            .stdout
+            .take()
+            .map(|o| send_from(UntilStopped { inner: o, stop }, out)),
         child.stderr.take().map(|e| send_from(e, err)),
     ];
     if let Some(stdin) = child.stdin.take() {

@@ -81,8 +81,15 @@ fn run_on_pipes(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
-    ctx.state().pid = Some(child.id());
-    let (mut stdin, mut stdout, mut stderr) =
+    let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
+    {
+        let mut s = ctx.state();
+        s.pid = Some(child.id());
+        s.end_output = Some(Box::new(move || {
+            let _ = stop_tx.try_send(());
+        }));
+    }
+    let (mut stdin, stdout, mut stderr) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let control = stream.control();
     let (mut wr, mut err_writer) = (stream.stdout(), stream.stderr());
@@ -97,9 +104,16 @@ fn run_on_pipes(
     })
     .detach();
     smol::spawn(async move {
-        let out = async {
-            if let Some(o) = stdout.as_mut() {
-                let _ = wr.send_from(o).await;
+        let out = async move {
+            if let Some(mut o) = stdout {
+                // eow@openssh.com stops the copy; dropping the pipe closes it.
+                let copy = async {
+                    let _ = wr.send_from(&mut o).await;
+                };
+                let stop = async {
+                    let _ = stop_rx.recv().await;
+                };
+                smol::future::or(copy, stop).await;
             }
             let _ = wr.flush().await;
         };

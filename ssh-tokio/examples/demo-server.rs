@@ -82,8 +82,15 @@ fn run_on_pipes(
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()?;
-    ctx.state().pid = child.id();
-    let (mut stdin, mut stdout, mut stderr) =
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    {
+        let mut s = ctx.state();
+        s.pid = child.id();
+        s.end_output = Some(Box::new(move || {
+            let _ = stop_tx.send(());
+        }));
+    }
+    let (mut stdin, stdout, mut stderr) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let control = stream.control();
     let (mut out_writer, mut err_writer) = (stream.stdout(), stream.stderr());
@@ -97,9 +104,13 @@ fn run_on_pipes(
         drop(stdin);
     });
     tokio::spawn(async move {
-        let out = async {
-            if let Some(o) = stdout.as_mut() {
-                let _ = out_writer.send_from(o).await;
+        let out = async move {
+            if let Some(mut o) = stdout {
+                // eow@openssh.com stops the copy; dropping the pipe closes it.
+                tokio::select! {
+                    _ = out_writer.send_from(&mut o) => {}
+                    _ = stop_rx => {}
+                }
             }
             let _ = out_writer.flush().await;
         };
