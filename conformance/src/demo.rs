@@ -302,6 +302,7 @@ impl DemoArgs {
             files: self.authorized_keys.clone(),
             passwords: self.passwords.clone(),
             tcp_forwarding: !self.no_tcp_forwarding,
+            pty_sessions: Arc::new(Mutex::new(HashMap::new())),
             restrictions: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -357,6 +358,8 @@ pub struct DemoAuth {
     files: Vec<String>,
     passwords: HashMap<String, String>,
     tcp_forwarding: bool,
+    /// Programs running on a PTY, by connection: hung up when the connection ends.
+    pty_sessions: Arc<Mutex<HashMap<ConnectionId, Vec<u32>>>>,
     restrictions: Arc<Mutex<HashMap<ConnectionId, BTreeMap<AuthRequestId, Restrictions>>>>,
 }
 
@@ -420,9 +423,33 @@ impl DemoAuth {
         ok
     }
 
-    /// Forget a connection that ended.
+    /// Remember a program started on a PTY for `connection`, to hang it up when the
+    /// connection ends.
+    pub fn started_on_pty(&self, connection: ConnectionId, pid: Option<u32>) {
+        if let Some(pid) = pid {
+            lock(&self.pty_sessions)
+                .entry(connection)
+                .or_default()
+                .push(pid);
+        }
+    }
+
+    /// A connection ended, however: forget its login, and hang up its PTY sessions
+    /// as sshd does (SIGHUP to each session's process group; the program on the PTY
+    /// leads its own session). Commands on pipes see their pipes close.
     pub fn forget(&self, connection: ConnectionId) {
         lock(&self.restrictions).remove(&connection);
+        let pids = lock(&self.pty_sessions)
+            .remove(&connection)
+            .unwrap_or_default();
+        for pid in pids {
+            let group = nix::unistd::Pid::from_raw(-(pid as i32));
+            let _ = nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGHUP);
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid as i32),
+                nix::sys::signal::Signal::SIGHUP,
+            );
+        }
     }
 
     fn entries(&self) -> Vec<AuthorizedKey> {

@@ -432,3 +432,41 @@ for_each_adapter! {
         assert!(took < std::time::Duration::from_secs(10), "took {took:?}: {out:?}");
     }
 }
+
+for_each_adapter! {
+    /// A PTY session whose client is killed (SIGKILL, no goodbye) leaves no process
+    /// behind: the demo hangs up the session when the connection ends, as sshd does.
+    fn a_vanished_clients_pty_session_is_hung_up(adapter: Adapter) {
+        let fx = Fixture::new("pty-hangup");
+        let srv = DemoServer::start(adapter, &fx);
+        let marker = format!("{}", 7000 + std::process::id() % 1000 + adapter as u32);
+        let mut client = ssh(&srv, &fx, &["-tt"])
+            .arg(format!("sleep {marker}"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("ssh -tt");
+        let running = || {
+            Command::new("pgrep")
+                .args(["-f", &format!("^sleep {marker}$")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        let t = std::time::Instant::now();
+        while !running() {
+            assert!(t.elapsed() < std::time::Duration::from_secs(10), "sleep never started");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        client.kill().unwrap();
+        let _ = client.wait();
+        let t = std::time::Instant::now();
+        while running() {
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(5),
+                "the PTY session outlived its connection"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}

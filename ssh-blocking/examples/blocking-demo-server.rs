@@ -60,7 +60,12 @@ impl Handler for Demo {
             DemoAction::Reply(ok) => ok,
             DemoAction::Start(launch) => match ctx.take_stream() {
                 Some(stream) => match launch.pty.clone() {
-                    Some(p) => run_on_pty(&ctx, stream, launch, p).is_ok(),
+                    Some(p) => {
+                        let ok = run_on_pty(&ctx, stream, launch, p).is_ok();
+                        let pid = ctx.state().pid;
+                        self.0.started_on_pty(ctx.connection, pid);
+                        ok
+                    }
                     None => run_on_pipes(&ctx, stream, launch).is_ok(),
                 },
                 None => false,
