@@ -1,10 +1,14 @@
 //! SSH clients other than OpenSSH against the demo servers: PuTTY's plink (PPK keys,
 //! host keys pinned with -hostkey), Python's paramiko, and Dropbear's dbclient (its own
 //! key format, its own known_hosts). Each is an independent implementation of the
-//! transport, the key formats and the signatures.
+//! transport, the key formats and the signatures; each also forwards a local port
+//! (plink -L, dbclient -L, paramiko's direct-tcpip channels) to an echo server.
 
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use conformance::*;
 
@@ -444,4 +448,322 @@ fn dbclient_with_a_converted_rsa_key_and_a_known_rsa_host_key() {
         String::from_utf8_lossy(&out.stderr).contains("mismatch"),
         "refused for its host key: {out:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------
+// Local port forwarding (direct-tcpip)
+// ---------------------------------------------------------------------------------
+
+/// A TCP echo server on loopback: each connection gets back what it sends, then FIN
+/// after the client's FIN.
+fn echo_server() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut r = c.try_clone().expect("clone");
+                let mut w = c;
+                let _ = std::io::copy(&mut r, &mut w);
+                let _ = w.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    port
+}
+
+/// A loopback port that nothing listens on (just now).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A forwarding client running in the background under `timeout`, its stderr in a
+/// file. Dropping it sends SIGTERM, which `timeout` passes on to the client (a SIGKILL
+/// would kill `timeout` alone and leave the client running).
+struct Background {
+    child: Child,
+    stderr: PathBuf,
+}
+
+impl Background {
+    fn spawn(mut cmd: Command, stderr: PathBuf) -> Background {
+        let file = std::fs::File::create(&stderr).expect("stderr file");
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("spawn client");
+        Background { child, stderr }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Wait until something listens on `port` (the client's forwarding listener),
+    /// failing early, with the client's stderr, when the client exits.
+    fn wait_listening(&mut self, port: u16) {
+        let t = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!(
+                    "the client exited ({status}) before listening on {port}: {}",
+                    self.stderr()
+                );
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(20),
+                "nothing listens on {port}: {}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Deterministic bytes.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// Through a forwarded local port to the echo server: a short message, then 1 MiB
+/// (written while reading, so that flow control in both directions is exercised);
+/// each comes back whole, and the far end's FIN arrives after ours.
+fn check_forwarded(client: &Background, local: u16) {
+    let connect = || {
+        let c = TcpStream::connect(("127.0.0.1", local)).expect("connect to the forward");
+        c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        c
+    };
+    let mut c = connect();
+    c.write_all(b"through -L").unwrap();
+    c.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut back = Vec::new();
+    let read = c.read_to_end(&mut back);
+    assert!(read.is_ok(), "{read:?}: {}", client.stderr());
+    assert_eq!(
+        String::from_utf8_lossy(&back),
+        "through -L",
+        "{}",
+        client.stderr()
+    );
+
+    let data = pattern(1 << 20);
+    let c = connect();
+    let mut w = c.try_clone().unwrap();
+    let sent = data.clone();
+    let writer = std::thread::spawn(move || {
+        w.write_all(&sent).unwrap();
+        w.shutdown(std::net::Shutdown::Write).unwrap();
+    });
+    let mut back = Vec::new();
+    let read = (&c).read_to_end(&mut back);
+    writer.join().unwrap();
+    assert!(read.is_ok(), "{read:?}: {}", client.stderr());
+    assert_eq!(back.len(), data.len(), "{}", client.stderr());
+    assert!(back == data, "1 MiB came back changed");
+}
+
+/// plink -N -L (PuTTY's own forwarding code, a PPK key, a pinned host key): a local
+/// port reaches the echo server through a direct-tcpip channel.
+#[test]
+fn plink_forwards_a_local_port() {
+    require("plink", "putty-tools");
+    require("puttygen", "putty-tools");
+    let fx = Fixture::new("plink-l");
+    let user_key = keygen(&fx, "id_ed25519_plink", "ed25519", "256");
+    let ppk = fx.dir.join("id.ppk");
+    let out = Command::new("puttygen")
+        .arg(&user_key)
+        .args(["-O", "private", "-o"])
+        .arg(&ppk)
+        .stdin(Stdio::null())
+        .output()
+        .expect("puttygen");
+    assert!(out.status.success(), "puttygen: {out:?}");
+    authorize(&fx, &[public_line(&user_key)]);
+    let host = fx.dir.join("host_key");
+    let echo = echo_server();
+    let srv = DemoServer::start(Adapter::Tokio, &fx);
+    let local = free_port();
+    let mut cmd = client(&fx, "plink");
+    cmd.args(["-batch", "-ssh", "-noagent", "-N"])
+        .args(["-L", &format!("{local}:127.0.0.1:{echo}")])
+        .args(["-P", &srv.addr.port().to_string()])
+        .args(["-hostkey", &fingerprint(&host)])
+        .arg("-i")
+        .arg(&ppk)
+        .arg("user@127.0.0.1");
+    let mut plink = Background::spawn(cmd, fx.dir.join("plink.stderr"));
+    plink.wait_listening(local);
+    check_forwarded(&plink, local);
+}
+
+/// dbclient -N -L (Dropbear's forwarding code, its own key format, its known_hosts):
+/// a local port reaches the echo server through a direct-tcpip channel.
+#[test]
+fn dbclient_forwards_a_local_port() {
+    require("dbclient", "dropbear-bin");
+    require("dropbearconvert", "dropbear-bin");
+    let fx = Fixture::new("dropbear-l");
+    let user_key = keygen(&fx, "id_ecdsa", "ecdsa", "256");
+    authorize(&fx, &[public_line(&user_key)]);
+    let db_key = fx.dir.join("id_ecdsa.dropbear");
+    let out = Command::new("dropbearconvert")
+        .args(["openssh", "dropbear"])
+        .arg(&user_key)
+        .arg(&db_key)
+        .output()
+        .expect("dropbearconvert");
+    assert!(out.status.success(), "dropbearconvert: {out:?}");
+    let host = fx.dir.join("host_key");
+    let echo = echo_server();
+    let srv = DemoServer::start(Adapter::Tokio, &fx);
+    dropbear_known_hosts(&fx, &srv, &public_line(&host));
+    let local = free_port();
+    let mut cmd = client(&fx, "dbclient");
+    cmd.args(["-N", "-L", &format!("{local}:127.0.0.1:{echo}")])
+        .args(["-p", &srv.addr.port().to_string()])
+        .arg("-i")
+        .arg(&db_key)
+        .arg("user@127.0.0.1");
+    let mut dbclient = Background::spawn(cmd, fx.dir.join("dbclient.stderr"));
+    dbclient.wait_listening(local);
+    check_forwarded(&dbclient, local);
+}
+
+/// paramiko opens direct-tcpip channels itself: `short` sends bytes, shuts its write
+/// side (EOF) and prints what comes back until the server's EOF; 1 MiB of random
+/// bytes go up from a thread while the main thread reads (`big=ok` when they return
+/// whole); a direct-tcpip to `closed`, where nothing listens, must raise
+/// ChannelException (printed with its reason code to stderr); and the connection still
+/// works afterwards (a last echo through a new channel).
+const PARAMIKO_DIRECT_TCPIP_SCRIPT: &str = r#"
+import hashlib
+import os
+import sys
+import threading
+import paramiko
+
+port, user, key, known = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+echo, closed = int(sys.argv[5]), int(sys.argv[6])
+
+c = paramiko.SSHClient()
+c.load_host_keys(known)
+c.set_missing_host_key_policy(paramiko.RejectPolicy())
+c.connect("127.0.0.1", port=port, username=user, key_filename=key,
+          look_for_keys=False, allow_agent=False,
+          timeout=20, banner_timeout=20, auth_timeout=20)
+t = c.get_transport()
+
+def channel(dest):
+    ch = t.open_channel("direct-tcpip", ("127.0.0.1", dest), ("127.0.0.1", 0), timeout=20)
+    ch.settimeout(30)
+    return ch
+
+def read_all(ch):
+    data = b""
+    while True:
+        d = ch.recv(65536)
+        if not d:
+            return data
+        data += d
+
+ch = channel(echo)
+ch.sendall(b"through direct-tcpip")
+ch.shutdown_write()
+sys.stdout.write(read_all(ch).decode())
+ch.close()
+
+big = os.urandom(1 << 20)
+ch = channel(echo)
+def send():
+    ch.sendall(big)
+    ch.shutdown_write()
+sender = threading.Thread(target=send)
+sender.start()
+back = read_all(ch)
+sender.join()
+ch.close()
+sys.stderr.write("big=%s len=%d\n" % ("ok" if hashlib.sha256(back).digest() == hashlib.sha256(big).digest() else "bad", len(back)))
+
+try:
+    channel(closed)
+    sys.stderr.write("closed=opened\n")
+except paramiko.ChannelException as e:
+    sys.stderr.write("closed=ChannelException code=%d text=%r\n" % (e.code, e.text))
+
+ch = channel(echo)
+ch.sendall(b" again")
+ch.shutdown_write()
+sys.stdout.write(read_all(ch).decode())
+ch.close()
+c.close()
+"#;
+
+/// paramiko's own direct-tcpip channels (see the script): echoes through them, a
+/// refusal for a closed port, and a connection still usable after the refusal.
+#[test]
+fn paramiko_opens_direct_tcpip_channels() {
+    let py = python_with_paramiko();
+    let fx = Fixture::new("paramiko-direct");
+    let user_key = keygen(&fx, "id_ecdsa", "ecdsa", "256");
+    authorize(&fx, &[public_line(&user_key)]);
+    let host = fx.dir.join("host_key");
+    let echo = echo_server();
+    let closed = free_port();
+    let srv = DemoServer::start(Adapter::Tokio, &fx);
+    let script = fx.dir.join("paramiko_direct_tcpip.py");
+    std::fs::write(&script, PARAMIKO_DIRECT_TCPIP_SCRIPT).expect("script");
+    let port = srv.addr.port().to_string();
+    let known = fx.dir.join("known_hosts");
+    std::fs::write(
+        &known,
+        format!("[127.0.0.1]:{port} {}\n", public_line(&host)),
+    )
+    .expect("known_hosts");
+    let out = client(&fx, &py)
+        .arg(&script)
+        .args([&port, "user"])
+        .arg(&user_key)
+        .arg(&known)
+        .args([echo.to_string(), closed.to_string()])
+        .output()
+        .expect("python3");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stdout(&out), "through direct-tcpip again", "{out:?}");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(err.contains("big=ok len=1048576"), "{err}");
+    // Refused with SSH_MSG_CHANNEL_OPEN_FAILURE, reason 2 (SSH_OPEN_CONNECT_FAILED,
+    // RFC 4254 section 5.1), as sshd does: the demo says why with refuse_with.
+    assert!(err.contains("closed=ChannelException code=2 "), "{err}");
 }

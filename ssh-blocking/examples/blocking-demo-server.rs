@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launch};
 use ssh_blocking::{forward, ChannelContext, ChannelStream, ChannelWriter, Handler, Server};
-use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
+use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, OpenFailure, PtyRequest};
 use ssh_server::{ConnectionId, ConnectionOrigin, Ended};
 
 struct Demo(DemoAuth);
@@ -45,6 +45,7 @@ impl Handler for Demo {
                     },
                     Err(e) => {
                         tracing::info!(%host, port, error = %e, "direct-tcpip connect failed");
+                        ctx.refuse_with(OpenFailure::ConnectFailed, &e.to_string());
                         false
                     }
                 }

@@ -119,6 +119,9 @@ pub struct ChannelContext<S, T = ChannelIo> {
     state: Arc<Mutex<S>>,
     io: Arc<Mutex<Option<ChannelIo>>>,
     control: ChannelControl,
+    /// Why an open is refused, when the handler says (default: administratively
+    /// prohibited).
+    refusal: Arc<Mutex<Option<(OpenFailure, String)>>>,
     stream: PhantomData<fn() -> T>,
 }
 
@@ -131,6 +134,7 @@ impl<S, T> Clone for ChannelContext<S, T> {
             state: self.state.clone(),
             io: self.io.clone(),
             control: self.control.clone(),
+            refusal: self.refusal.clone(),
             stream: PhantomData,
         }
     }
@@ -152,6 +156,7 @@ impl<S, T: From<ChannelIo>> ChannelContext<S, T> {
             state: self.state,
             io: self.io,
             control: self.control,
+            refusal: self.refusal,
             stream: PhantomData,
         }
     }
@@ -166,6 +171,13 @@ impl<S, T> ChannelContext<S, T> {
     /// Exit status, EOF and close, usable without the stream.
     pub fn control(&self) -> ChannelControl {
         self.control.clone()
+    }
+
+    /// Say why the channel open is being refused, before returning false from the
+    /// open decision (e.g. [`OpenFailure::ConnectFailed`] when a forward's target
+    /// refuses); without it the reason is "administratively prohibited".
+    pub fn refuse_with(&self, reason: OpenFailure, description: &str) {
+        *lock(&self.refusal) = Some((reason, description.to_owned()));
     }
 }
 
@@ -506,6 +518,7 @@ impl<S: Default + Send + 'static> Session<S> {
                     state: Arc::new(Mutex::new(S::default())),
                     io: Arc::new(Mutex::new(Some(ChannelIo { link: link.clone() }))),
                     control: ChannelIo { link: link.clone() }.control(),
+                    refusal: Arc::new(Mutex::new(None)),
                     stream: PhantomData,
                 };
                 self.channels.insert(
@@ -632,12 +645,13 @@ impl<S: Default + Send + 'static> Session<S> {
                 }
             }
             Decision::Open(ch, false) => {
+                let (reason, text) = self
+                    .channels
+                    .get(&ch)
+                    .and_then(|slot| lock(&slot.ctx.refusal).take())
+                    .unwrap_or((OpenFailure::AdministrativelyProhibited, "refused".into()));
                 self.drop_channel(ch);
-                let _ = self.conn.reject_channel(
-                    ch,
-                    OpenFailure::AdministrativelyProhibited,
-                    "refused",
-                );
+                let _ = self.conn.reject_channel(ch, reason, &text);
             }
             Decision::Request(ch, ok, want_reply) => {
                 if want_reply {

@@ -9,7 +9,7 @@ use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launc
 use smol::io::AsyncWriteExt;
 use smol::process::{Command, Stdio};
 use smol::Async;
-use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
+use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, OpenFailure, PtyRequest};
 use ssh_server::{ConnectionId, ConnectionOrigin, Ended};
 use ssh_smol::{forward, ChannelContext, ChannelStream, Handler, Server};
 
@@ -44,6 +44,7 @@ impl Handler<ChannelStream> for Demo {
                     },
                     Err(e) => {
                         tracing::info!(%host, port, error = %e, "direct-tcpip connect failed");
+                        ctx.refuse_with(OpenFailure::ConnectFailed, &e.to_string());
                         false
                     }
                 }

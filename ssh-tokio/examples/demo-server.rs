@@ -9,7 +9,7 @@
 use std::process::Stdio;
 
 use conformance::demo::{self, DemoAction, DemoArgs, DemoAuth, DemoChannel, Launch};
-use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, PtyRequest};
+use ssh_proto::{AuthDecision, AuthRequest, ChannelKind, ChannelRequest, OpenFailure, PtyRequest};
 use ssh_server::{ConnectionId, ConnectionOrigin, Ended};
 use ssh_tokio::{forward, ChannelContext, ChannelStream, Handler, Server};
 use tokio::io::AsyncWriteExt;
@@ -45,6 +45,7 @@ impl Handler<ChannelStream> for Demo {
                     },
                     Err(e) => {
                         tracing::info!(%host, port, error = %e, "direct-tcpip connect failed");
+                        ctx.refuse_with(OpenFailure::ConnectFailed, &e.to_string());
                         false
                     }
                 }
