@@ -186,6 +186,8 @@ pub enum Violation {
     DataExceedsMaxPacket,
     /// A window adjust that takes the window past 2^32-1.
     WindowOverflow,
+    /// A session channel opened after the client's no-more-sessions@openssh.com.
+    SessionAfterNoMoreSessions,
 }
 
 impl Violation {
@@ -235,6 +237,9 @@ impl fmt::Display for Violation {
             NotConnectionMessage => f.write_str("not a connection-protocol message"),
             UnsolicitedGlobalReply => f.write_str("global reply without a request"),
             UnknownChannel => f.write_str("message for an unknown channel"),
+            SessionAfterNoMoreSessions => {
+                f.write_str("a session opened after no-more-sessions@openssh.com")
+            }
             ChannelNotOpen => f.write_str("message for a channel that is not open"),
             UnexpectedOpenAnswer => f.write_str("open answer for a channel not opening"),
             UnsolicitedChannelReply => f.write_str("channel reply without a request"),

@@ -107,6 +107,11 @@ pub enum Event {
         /// Response data.
         data: Bytes,
     },
+    /// Client role: the server answered our ping@openssh.com with this data.
+    Pong {
+        /// The data of the ping, echoed.
+        data: Bytes,
+    },
     /// The peer sent SSH_MSG_DEBUG with always_display set (text sanitised).
     PeerDebug(String),
     /// The connection ended. No more events follow.

@@ -835,3 +835,45 @@ fn a_command_that_ends_the_connection_says_so() {
     }
     assert!(p.server.is_closed());
 }
+
+#[test]
+fn no_more_sessions_makes_another_session_open_fatal() {
+    let mut p = pair_with(12, |_, _| {});
+    login(&mut p);
+    // Sessions and other channels open before it as usual.
+    let _ = open_exec(&mut p, "true");
+    p.client
+        .global_request("no-more-sessions@openssh.com", false, &[])
+        .unwrap();
+    p.drive();
+    assert!(disconnected(&mut p.server_events).is_none());
+    p.client.open_session().unwrap();
+    p.drive();
+    assert_eq!(
+        disconnected(&mut p.server_events),
+        Some((DisconnectReason::ProtocolError, false))
+    );
+    assert!(p.server.is_closed());
+}
+
+#[test]
+fn ping_is_answered_with_pong_after_authentication_only() {
+    let mut p = pair_with(13, |_, _| {});
+    p.drive();
+    assert!(p.client.negotiated().is_some());
+    let ping = [&[192u8, 0, 0, 0, 4][..], b"abcd"].concat();
+    // Before authentication: no answer (and no error).
+    p.client.send_raw_packet(&ping).unwrap();
+    p.drive();
+    assert!(p.server_error.is_none() && !p.server.is_closed());
+    assert!(!p
+        .client_events
+        .iter()
+        .any(|e| matches!(e, Event::Pong { .. })));
+    login(&mut p);
+    p.client.send_raw_packet(&ping).unwrap();
+    match p.client_event(|e| matches!(e, Event::Pong { .. })) {
+        Some(Event::Pong { data }) => assert_eq!(&data[..], b"abcd"),
+        _ => panic!("no pong"),
+    }
+}

@@ -17,7 +17,12 @@ impl ChannelTable {
         ev: &mut impl ChannelEvents,
     ) -> Result<(), Error> {
         match msg {
-            Message::GlobalRequest { want_reply, .. } => {
+            Message::GlobalRequest {
+                name, want_reply, ..
+            } => {
+                if name == "no-more-sessions@openssh.com" && self.accept_opens {
+                    self.no_more_sessions = true;
+                }
                 if want_reply {
                     tx.send_msg(&Message::RequestFailure)?;
                 }
@@ -59,6 +64,9 @@ impl ChannelTable {
                     return Ok(());
                 }
                 let kind = ChannelKind::decode(&kind, &data)?;
+                if self.no_more_sessions && kind == ChannelKind::Session {
+                    return Err(Error::Peer(Violation::SessionAfterNoMoreSessions));
+                }
                 let mut c = self.new_chan(Phase::AwaitingAccept);
                 c.remote = sender;
                 c.send_window = window;

@@ -68,6 +68,9 @@ pub(crate) struct ChannelTable {
     /// The id the next channel gets.
     pub(super) next_id: u32,
     pub(super) accept_opens: bool,
+    /// The client sent no-more-sessions@openssh.com: another session open is an
+    /// attack (as sshd treats it) and ends the connection.
+    pub(super) no_more_sessions: bool,
     pub(super) replies_owed: usize,
     /// Replies owed to our global requests, oldest first; true marks our own
     /// keepalives, whose replies are not reported.
@@ -87,6 +90,7 @@ impl ChannelTable {
             chans: BTreeMap::new(),
             next_id: 0,
             accept_opens,
+            no_more_sessions: false,
             replies_owed: 0,
             global_replies_due: VecDeque::new(),
             next_flush: 0,

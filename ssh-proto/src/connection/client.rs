@@ -242,6 +242,13 @@ impl ClientConnection {
                     .handle(m, &mut self.core.transport, &mut self.core.events)
             }
             (USERAUTH_BANNER, false) => Ok(()),
+            (PONG, false) => {
+                let mut r = crate::wire::Reader::from_bytes(&payload);
+                r.u8()?;
+                let data = r.string_bytes()?;
+                self.core.events.push_back(Event::Pong { data });
+                Ok(())
+            }
             (0..=127, _) => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: if auth_phase {

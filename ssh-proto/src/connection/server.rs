@@ -315,6 +315,19 @@ impl ServerConnection {
                     .channels
                     .handle(m, &mut self.core.transport, &mut self.core.events)
             }
+            // OpenSSH's transport-level ping (ping@openssh.com, offered in ext-info):
+            // answered with a pong carrying the same data, after authentication only.
+            PING => {
+                if self.user().is_none() {
+                    return Ok(());
+                }
+                let mut r = crate::wire::Reader::from_bytes(&payload);
+                r.u8()?;
+                let data = r.string()?;
+                let mut m = bytes::BytesMut::with_capacity(5 + data.len());
+                crate::wire::Writer::new(&mut m).u8(PONG).string(data);
+                self.core.transport.send(&m)
+            }
             EXT_INFO | SERVICE_ACCEPT => Err(Error::Peer(Violation::UnexpectedMessage {
                 msg: code,
                 state: "server (message not sent by clients)",

@@ -747,6 +747,8 @@ impl Transport {
                     "publickey-hostbound@openssh.com".into(),
                     Bytes::from_static(b"0"),
                 ),
+                // OpenSSH's transport ping, answered once authenticated.
+                ("ping@openssh.com".into(), Bytes::from_static(b"0")),
             ],
         };
         self.write_msg_now(&m)

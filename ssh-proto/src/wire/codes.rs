@@ -32,6 +32,10 @@ pub const USERAUTH_SUCCESS: u8 = 52;
 pub const USERAUTH_BANNER: u8 = 53;
 pub const USERAUTH_PK_OK: u8 = 60;
 pub const GLOBAL_REQUEST: u8 = 80;
+/// OpenSSH's transport ping (ping@openssh.com): string data.
+pub const PING: u8 = 192;
+/// The answer to PING: the same string data.
+pub const PONG: u8 = 193;
 pub const REQUEST_SUCCESS: u8 = 81;
 pub const REQUEST_FAILURE: u8 = 82;
 pub const CHANNEL_OPEN: u8 = 90;
