@@ -28,6 +28,26 @@ impl Handler<ChannelStream> for Bench {
         matches!(r.method, AuthMethod::PublicKey { .. }).into()
     }
 
+    /// direct-tcpip (the forwarding workload): connect, then copy both ways.
+    async fn channel_open(&self, ctx: ChannelContext<()>, kind: ssh_proto::ChannelKind) -> bool {
+        match kind {
+            ssh_proto::ChannelKind::Session => true,
+            ssh_proto::ChannelKind::DirectTcpip { host, port, .. } => {
+                let Ok(tcp) = ssh_tokio::forward::connect_tcp(&host, port).await else {
+                    return false;
+                };
+                match ctx.take_stream() {
+                    Some(s) => {
+                        tokio::spawn(ssh_tokio::forward::pump_tcp(s, tcp));
+                        true
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
+        }
+    }
+
     async fn channel_request(&self, ctx: ChannelContext<()>, req: ChannelRequest) -> bool {
         let ChannelRequest::Exec { command } = req else {
             return false;

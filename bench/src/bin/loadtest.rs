@@ -6,7 +6,7 @@
 //!
 //! ```sh
 //! cargo build --release -p ssh-bench --bins --examples
-//! target/release/loadtest [--size BYTES] [--secs S] [--only bulk,handshakes,idle,scale,channels,hostkeys]
+//! target/release/loadtest [--size BYTES] [--secs S] [--only bulk,forward,handshakes,idle,scale,channels,hostkeys]
 //!                         [--servers ours,sshd,russh,base] [--idle 1000,10000] [--scale N] [--channels 100,1000]
 //!                         [--ciphers aes128-gcm@openssh.com,...] [--baseline DIR]
 //! ```
@@ -440,6 +440,96 @@ struct RateRow {
     cpu_ms: f64,
 }
 
+/// A loopback TCP server that discards what it receives (`up`) or sends `size` zero
+/// bytes and closes (`down`); the port.
+fn forward_target(down: bool, size: u64) -> std::io::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = l.local_addr()?.port();
+    std::thread::spawn(move || {
+        for mut c in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                if down {
+                    let buf = vec![0u8; 256 * 1024];
+                    let mut left = size;
+                    while left > 0 {
+                        let n = left.min(buf.len() as u64) as usize;
+                        if c.write_all(&buf[..n]).is_err() {
+                            return;
+                        }
+                        left -= n as u64;
+                    }
+                } else {
+                    let _ = std::io::copy(&mut c, &mut std::io::sink());
+                }
+            });
+        }
+    });
+    Ok(port)
+}
+
+/// Forwarding: `size` bytes through `ssh -W` (a direct-tcpip channel, as -L makes)
+/// to a loopback target, up (client to target) and down, per server; MB/s and server
+/// CPU s/GB.
+fn forward(o: &Opts, keys: &Keys, running: &[Running]) -> Result<(), BoxError> {
+    // A cipher all three servers offer (russh has no aes128-gcm).
+    let cipher = "aes256-gcm@openssh.com";
+    println!("\n### Forwarding through ssh -W ({cipher}), {} MB each way\n", o.size / 1_000_000);
+    println!("| direction | server | MB/s | server CPU s/GB | ours / best peer (MB/s; CPU) |");
+    println!("| --- | --- | --- | --- | --- |");
+    for down in [false, true] {
+        let target = forward_target(down, o.size)?;
+        let mut rows = Vec::new();
+        for s in running {
+            settle(s);
+            let before = server_cpu_now(s);
+            let t = Instant::now();
+            let mut child = Command::new("ssh")
+                .args(ssh_args(keys, s, cipher, None))
+                .args(["-W", &format!("127.0.0.1:{target}")])
+                .stdin(if down { Stdio::null() } else { Stdio::piped() })
+                .stdout(Stdio::piped())
+                .spawn()?;
+            let mut moved = 0u64;
+            if down {
+                let mut out = child.stdout.take().ok_or("stdout")?;
+                let mut buf = vec![0u8; 256 * 1024];
+                loop {
+                    let n = out.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    moved += n as u64;
+                }
+            } else {
+                let mut stdin = child.stdin.take().ok_or("stdin")?;
+                let buf = vec![0u8; 256 * 1024];
+                while moved < o.size {
+                    let n = (o.size - moved).min(buf.len() as u64) as usize;
+                    stdin.write_all(&buf[..n])?;
+                    moved += n as u64;
+                }
+            }
+            let _ = child.wait();
+            let secs = t.elapsed().as_secs_f64();
+            let cpu = server_cpu_since(s, before);
+            rows.push((s.kind, moved as f64 / secs / 1e6, cpu / (moved as f64 / 1e9)));
+        }
+        let peers = rows.iter().filter(|r| r.0.is_peer());
+        let best = peers.clone().map(|r| r.1).fold(0.0, f64::max);
+        let best_cpu = peers.map(|r| r.2).fold(f64::INFINITY, f64::min);
+        for (kind, rate, cpu) in &rows {
+            let ratio = if *kind == Kind::Ours && best > 0.0 {
+                format!("{:.2}; {:.2}", rate / best, cpu / best_cpu)
+            } else {
+                String::new()
+            };
+            let dir = if down { "down" } else { "up" };
+            println!("| {dir} | {} | {rate:.0} | {cpu:.3} | {ratio} |", kind.name());
+        }
+    }
+    Ok(())
+}
+
 /// Handshakes per host key type: for each type the servers restart with a host key
 /// of that type (made by ssh-keygen), then our client and OpenSSH's connect with 8 at
 /// a time.
@@ -812,6 +902,9 @@ fn main() -> Result<(), BoxError> {
     let wants = |w: &str| o.only.iter().any(|x| x == w);
     if wants("bulk") {
         bulk(&o, &keys, &running);
+    }
+    if wants("forward") {
+        forward(&o, &keys, &running)?;
     }
     if wants("handshakes") {
         rt.block_on(handshakes(&o, &keys, &running, key.clone()));
