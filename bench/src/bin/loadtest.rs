@@ -473,7 +473,10 @@ fn forward_target(down: bool, size: u64) -> std::io::Result<u16> {
 fn forward(o: &Opts, keys: &Keys, running: &[Running]) -> Result<(), BoxError> {
     // A cipher all three servers offer (russh has no aes128-gcm).
     let cipher = "aes256-gcm@openssh.com";
-    println!("\n### Forwarding through ssh -W ({cipher}), {} MB each way\n", o.size / 1_000_000);
+    println!(
+        "\n### Forwarding through ssh -W ({cipher}), {} MB each way\n",
+        o.size / 1_000_000
+    );
     println!("| direction | server | MB/s | server CPU s/GB | ours / best peer (MB/s; CPU) |");
     println!("| --- | --- | --- | --- | --- |");
     for down in [false, true] {
@@ -512,7 +515,11 @@ fn forward(o: &Opts, keys: &Keys, running: &[Running]) -> Result<(), BoxError> {
             let _ = child.wait();
             let secs = t.elapsed().as_secs_f64();
             let cpu = server_cpu_since(s, before);
-            rows.push((s.kind, moved as f64 / secs / 1e6, cpu / (moved as f64 / 1e9)));
+            rows.push((
+                s.kind,
+                moved as f64 / secs / 1e6,
+                cpu / (moved as f64 / 1e9),
+            ));
         }
         let peers = rows.iter().filter(|r| r.0.is_peer());
         let best = peers.clone().map(|r| r.1).fold(0.0, f64::max);
@@ -524,7 +531,10 @@ fn forward(o: &Opts, keys: &Keys, running: &[Running]) -> Result<(), BoxError> {
                 String::new()
             };
             let dir = if down { "down" } else { "up" };
-            println!("| {dir} | {} | {rate:.0} | {cpu:.3} | {ratio} |", kind.name());
+            println!(
+                "| {dir} | {} | {rate:.0} | {cpu:.3} | {ratio} |",
+                kind.name()
+            );
         }
     }
     Ok(())
