@@ -88,10 +88,7 @@ pub(crate) fn rem_minus_one(a: &[u8], m: &[u8]) -> Option<SecretBytes> {
     Some(out)
 }
 
-fn strip(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|&x| x != 0).unwrap_or(b.len());
-    &b[start..]
-}
+use super::strip_zeros as strip;
 
 fn uint_from_be<const L: usize>(b: &[u8]) -> Uint<L> {
     let mut padded = vec![0u8; L * Limb::BYTES];

@@ -184,13 +184,7 @@ impl EcdsaSigner {
     }
 }
 
-/// A big-endian magnitude without its leading zero bytes.
-fn strip(mut b: &[u8]) -> &[u8] {
-    while let [0, rest @ ..] = b {
-        b = rest;
-    }
-    b
-}
+use super::strip_zeros as strip;
 
 /// Whether `sig` is a valid Ed25519 signature of `message` by `public`.
 pub(crate) fn verify_ed25519(public: &[u8; 32], message: &[u8], sig: &[u8]) -> bool {

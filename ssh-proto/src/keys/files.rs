@@ -249,9 +249,13 @@ impl PrivateKey {
         file.iter_mut().for_each(|b| *b = 0);
         let mut out = String::with_capacity(text.len() + text.len() / 70 + 80);
         out.push_str(&format!("-----BEGIN {OPENSSH_LABEL}-----\n"));
-        for line in text.as_bytes().chunks(70) {
-            out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        // base64 is ASCII, so every 70-byte cut falls on a character boundary.
+        let mut rest: &str = &text;
+        while !rest.is_empty() {
+            let (line, tail) = rest.split_at(rest.len().min(70));
+            out.push_str(line);
             out.push('\n');
+            rest = tail;
         }
         out.push_str(&format!("-----END {OPENSSH_LABEL}-----\n"));
         Ok(out)

@@ -93,7 +93,12 @@ impl PublicKey {
                 PublicKey::Ed25519(k)
             }
             "ecdsa-sha2-nistp256" | "ecdsa-sha2-nistp384" | "ecdsa-sha2-nistp521" => {
-                let curve = EcdsaCurve::from_name(&alg[11..]).expect("matched above");
+                let Some(curve) = alg
+                    .strip_prefix("ecdsa-sha2-")
+                    .and_then(EcdsaCurve::from_name)
+                else {
+                    return Ok(None);
+                };
                 let name = r.utf8()?;
                 let point = r.string()?;
                 if name != curve.name() || point.len() != curve.point_len() || point[0] != 4 {
@@ -424,13 +429,7 @@ pub(crate) fn ecdsa_algorithm(curve: &str) -> &'static str {
     }
 }
 
-/// A big-endian magnitude without its leading zero bytes.
-pub(crate) fn strip_zeros(mut b: &[u8]) -> &[u8] {
-    while let [0, rest @ ..] = b {
-        b = rest;
-    }
-    b
-}
+pub(crate) use crate::crypto::strip_zeros;
 
 #[cfg(test)]
 mod tests {
