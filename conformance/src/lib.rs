@@ -332,3 +332,86 @@ pub fn sshpass_ssh(port: u16, user: &str, password: &str, command: &str) -> std:
         .output()
         .expect("run sshpass")
 }
+
+/// `ssh-keygen -y`: the public line (algorithm and base64, no comment) of a private
+/// key file; ssh-keygen must be able to read the file.
+pub fn public_line(private: &std::path::Path) -> String {
+    let out = Command::new("ssh-keygen")
+        .arg("-y")
+        .arg("-f")
+        .arg(private)
+        .output()
+        .expect("ssh-keygen -y");
+    assert!(out.status.success(), "{}: {out:?}", private.display());
+    let line = String::from_utf8(out.stdout).expect("utf-8");
+    line.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Log in with OpenSSH checking the host key strictly against `known`, offering only
+/// `host_alg`, and run `command`.
+pub fn strict_login(
+    fx: &Fixture,
+    srv: &DemoServer,
+    known: &std::path::Path,
+    host_alg: &str,
+    command: &str,
+) -> std::process::Output {
+    Command::new("ssh")
+        .args(["-o", "StrictHostKeyChecking=yes"])
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", known.display()))
+        .args(["-o", &format!("HostKeyAlgorithms={host_alg}")])
+        .args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes"])
+        .args(["-o", "LogLevel=ERROR", "-i"])
+        .arg(&fx.user_key)
+        .args([
+            "-p",
+            &srv.addr.port().to_string(),
+            "user@127.0.0.1",
+            command,
+        ])
+        .output()
+        .expect("ssh")
+}
+
+/// A TCP echo server on loopback: each connection gets back what it sends, then FIN
+/// after the client's FIN. Returns its port.
+pub fn echo_server() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("local address").port();
+    std::thread::spawn(move || {
+        for c in l.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut r = c.try_clone().expect("clone");
+                let mut w = c;
+                let _ = std::io::copy(&mut r, &mut w);
+                let _ = w.shutdown(std::net::Shutdown::Write);
+            });
+        }
+    });
+    port
+}
+
+/// A loopback port that nothing listens on (just now).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("an ephemeral port")
+        .port()
+}
+
+/// `len` deterministic pseudo-random bytes (xorshift).
+pub fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x1234_5678;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}

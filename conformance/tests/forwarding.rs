@@ -10,24 +10,6 @@ use std::time::{Duration, Instant};
 
 use conformance::*;
 
-/// A TCP echo server on loopback: each connection gets back what it sends, then FIN
-/// after the client's FIN.
-fn echo_server() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for c in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut r = c.try_clone().expect("clone");
-                let mut w = c;
-                let _ = std::io::copy(&mut r, &mut w);
-                let _ = w.shutdown(std::net::Shutdown::Write);
-            });
-        }
-    });
-    port
-}
-
 /// An HTTP server on loopback answering every request with `hello`.
 fn http_server() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -40,14 +22,6 @@ fn http_server() -> u16 {
         }
     });
     port
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Wait until something listens on `port` (ssh's forwarding listener).
@@ -69,19 +43,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// Deterministic bytes.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 /// `ssh -W` to the echo server with `data` on stdin; what came back.

@@ -2,28 +2,10 @@
 //! configured key, ssh-keygen reads the key files the demo writes, and a client that
 //! checks known_hosts strictly logs in under each host key algorithm.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use conformance::*;
-
-/// `ssh-keygen -y`: the public line of a private key file (ssh-keygen must be able to
-/// read the file).
-fn public_line(private: &Path) -> String {
-    let out = Command::new("ssh-keygen")
-        .arg("-y")
-        .arg("-f")
-        .arg(private)
-        .output()
-        .expect("ssh-keygen -y");
-    assert!(out.status.success(), "{}: {out:?}", private.display());
-    let line = String::from_utf8(out.stdout).expect("utf-8");
-    // algorithm and base64, without a comment.
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
 
 /// A known_hosts file trusting exactly these public lines for the server.
 fn known_hosts(fx: &Fixture, srv: &DemoServer, lines: &[String]) -> PathBuf {
@@ -32,38 +14,6 @@ fn known_hosts(fx: &Fixture, srv: &DemoServer, lines: &[String]) -> PathBuf {
     let text: String = lines.iter().map(|l| format!("{host} {l}\n")).collect();
     std::fs::write(&path, text).expect("known_hosts");
     path
-}
-
-/// Log in checking the host key strictly against `known`, offering only `host_alg`.
-fn strict_login(
-    fx: &Fixture,
-    srv: &DemoServer,
-    known: &Path,
-    host_alg: &str,
-) -> std::process::Output {
-    Command::new("ssh")
-        .args(["-o", "StrictHostKeyChecking=yes"])
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known.display()))
-        .args(["-o", &format!("HostKeyAlgorithms={host_alg}")])
-        .args([
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "LogLevel=ERROR",
-        ])
-        .arg("-i")
-        .arg(&fx.user_key)
-        .args([
-            "-p",
-            &srv.addr.port().to_string(),
-            "user@127.0.0.1",
-            "echo hostkey",
-        ])
-        .output()
-        .expect("ssh")
 }
 
 fn keyscan(srv: &DemoServer, types: &str) -> String {
@@ -104,13 +54,13 @@ for_each_adapter! {
         }
         let known = known_hosts(&fx, &srv, &lines);
         for alg in ["ssh-ed25519", "ecdsa-sha2-nistp256", "rsa-sha2-512", "rsa-sha2-256"] {
-            let out = strict_login(&fx, &srv, &known, alg);
+            let out = strict_login(&fx, &srv, &known, alg, "echo hostkey");
             assert_eq!(String::from_utf8_lossy(&out.stdout), "hostkey\n", "{alg}: {out:?}");
         }
         // Trusting only the ed25519 key, a client that insists on RSA is refused: the
         // server really signed with its RSA key.
         let only_ed = known_hosts(&fx, &srv, &lines[..1]);
-        let out = strict_login(&fx, &srv, &only_ed, "rsa-sha2-512");
+        let out = strict_login(&fx, &srv, &only_ed, "rsa-sha2-512", "echo hostkey");
         assert_ne!(out.status.code(), Some(0), "{out:?}");
     }
 }
@@ -149,7 +99,7 @@ fn ssh_keygen_host_keys_of_every_type_and_format_serve() {
     let lines: Vec<String> = files.iter().map(|f| public_line(f)).collect();
     let known = known_hosts(&fx, &srv, &lines);
     for (_, _, format, alg) in made {
-        let out = strict_login(&fx, &srv, &known, alg);
+        let out = strict_login(&fx, &srv, &known, alg, "echo hostkey");
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "hostkey\n",

@@ -26,32 +26,6 @@ fn public_line(path: &Path) -> String {
         .join(" ")
 }
 
-fn login(fx: &Fixture, srv: &DemoServer, known: &Path, host_alg: &str) -> std::process::Output {
-    Command::new("ssh")
-        .args(["-o", "StrictHostKeyChecking=yes"])
-        .arg("-o")
-        .arg(format!("UserKnownHostsFile={}", known.display()))
-        .args(["-o", &format!("HostKeyAlgorithms={host_alg}")])
-        .args([
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            "IdentitiesOnly=yes",
-            "-o",
-            "LogLevel=ERROR",
-        ])
-        .arg("-i")
-        .arg(&fx.user_key)
-        .args([
-            "-p",
-            &srv.addr.port().to_string(),
-            "user@127.0.0.1",
-            "echo legacy",
-        ])
-        .output()
-        .expect("ssh")
-}
-
 fn known(fx: &Fixture, srv: &DemoServer, host_key: &Path) -> PathBuf {
     let path = fx.dir.join("known_hosts_legacy");
     let line = format!(
@@ -77,7 +51,7 @@ fn sha1_rsa_and_dsa_host_keys_when_enabled() {
     let srv = DemoServer::start_with_host_keys(Adapter::Tokio, &fx, &keys, &["--legacy-host-keys"]);
     for (alg, key) in [("ssh-rsa", &rsa), ("ssh-dss", &dsa)] {
         let k = known(&fx, &srv, key);
-        let out = login(&fx, &srv, &k, alg);
+        let out = strict_login(&fx, &srv, &k, alg, "echo legacy");
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "legacy\n",
@@ -87,7 +61,7 @@ fn sha1_rsa_and_dsa_host_keys_when_enabled() {
     drop(srv);
     let srv = DemoServer::start_with_host_keys(Adapter::Tokio, &fx, &keys, &[]);
     let k = known(&fx, &srv, &rsa);
-    let out = login(&fx, &srv, &k, "ssh-rsa");
+    let out = strict_login(&fx, &srv, &k, "ssh-rsa", "echo legacy");
     assert_ne!(
         out.status.code(),
         Some(0),

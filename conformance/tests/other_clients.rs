@@ -5,7 +5,7 @@
 //! (plink -L, dbclient -L, paramiko's direct-tcpip channels) to an echo server.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -34,22 +34,6 @@ fn keygen(fx: &Fixture, name: &str, kind: &str, bits: &str) -> PathBuf {
         .expect("ssh-keygen");
     assert!(status.success(), "ssh-keygen -t {kind} -b {bits}");
     path
-}
-
-/// `ssh-keygen -y`: the public line of a private key file, without a comment.
-fn public_line(private: &Path) -> String {
-    let out = Command::new("ssh-keygen")
-        .arg("-y")
-        .arg("-f")
-        .arg(private)
-        .output()
-        .expect("ssh-keygen -y");
-    assert!(out.status.success(), "{}: {out:?}", private.display());
-    let line = String::from_utf8(out.stdout).expect("utf-8");
-    line.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// `ssh-keygen -l -E sha256`: the `SHA256:...` fingerprint of a key file.
@@ -454,33 +438,6 @@ fn dbclient_with_a_converted_rsa_key_and_a_known_rsa_host_key() {
 // Local port forwarding (direct-tcpip)
 // ---------------------------------------------------------------------------------
 
-/// A TCP echo server on loopback: each connection gets back what it sends, then FIN
-/// after the client's FIN.
-fn echo_server() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = l.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for c in l.incoming().flatten() {
-            std::thread::spawn(move || {
-                let mut r = c.try_clone().expect("clone");
-                let mut w = c;
-                let _ = std::io::copy(&mut r, &mut w);
-                let _ = w.shutdown(std::net::Shutdown::Write);
-            });
-        }
-    });
-    port
-}
-
-/// A loopback port that nothing listens on (just now).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A forwarding client running in the background under `timeout`, its stderr in a
 /// file. Dropping it sends SIGTERM, which `timeout` passes on to the client (a SIGKILL
 /// would kill `timeout` alone and leave the client running).
@@ -540,19 +497,6 @@ impl Drop for Background {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Deterministic bytes.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
 }
 
 /// Through a forwarded local port to the echo server: a short message, then 1 MiB
