@@ -149,6 +149,32 @@ struct BulkRow {
 
 /// One OpenSSH transfer of `size` bytes; (MB/s, server CPU seconds per GB, the
 /// kernel's share of that CPU time).
+/// Read the child's stdout to its end (`down`) or write `size` zero bytes to its
+/// stdin and close it; the bytes moved.
+fn move_through(child: &mut std::process::Child, down: bool, size: u64) -> Result<u64, BoxError> {
+    let mut moved = 0u64;
+    if down {
+        let mut out = child.stdout.take().ok_or("stdout")?;
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = out.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            moved += n as u64;
+        }
+    } else {
+        let mut inp = child.stdin.take().ok_or("stdin")?;
+        let buf = vec![0u8; 256 * 1024];
+        while moved < size {
+            let k = (size - moved).min(buf.len() as u64) as usize;
+            inp.write_all(&buf[..k])?;
+            moved += k as u64;
+        }
+    }
+    Ok(moved)
+}
+
 fn bulk_once(
     keys: &Keys,
     s: &Running,
@@ -173,29 +199,7 @@ fn bulk_once(
         .stdin(if down { Stdio::null() } else { Stdio::piped() })
         .stdout(Stdio::piped())
         .spawn()?;
-    let mut got = 0u64;
-    if down {
-        let mut out = child.stdout.take().ok_or("stdout")?;
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = out.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            got += n as u64;
-        }
-    } else {
-        let mut inp = child.stdin.take().ok_or("stdin")?;
-        let buf = vec![0u8; 256 * 1024];
-        let mut left = size;
-        while left > 0 {
-            let k = left.min(buf.len() as u64) as usize;
-            inp.write_all(&buf[..k])?;
-            left -= k as u64;
-        }
-        drop(inp);
-        got = size;
-    }
+    let got = move_through(&mut child, down, size)?;
     let status = child.wait()?;
     let secs = t.elapsed().as_secs_f64();
     if !status.success() || got != size {
@@ -492,26 +496,7 @@ fn forward(o: &Opts, keys: &Keys, running: &[Running]) -> Result<(), BoxError> {
                 .stdin(if down { Stdio::null() } else { Stdio::piped() })
                 .stdout(Stdio::piped())
                 .spawn()?;
-            let mut moved = 0u64;
-            if down {
-                let mut out = child.stdout.take().ok_or("stdout")?;
-                let mut buf = vec![0u8; 256 * 1024];
-                loop {
-                    let n = out.read(&mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    moved += n as u64;
-                }
-            } else {
-                let mut stdin = child.stdin.take().ok_or("stdin")?;
-                let buf = vec![0u8; 256 * 1024];
-                while moved < o.size {
-                    let n = (o.size - moved).min(buf.len() as u64) as usize;
-                    stdin.write_all(&buf[..n])?;
-                    moved += n as u64;
-                }
-            }
+            let moved = move_through(&mut child, down, o.size)?;
             let _ = child.wait();
             let secs = t.elapsed().as_secs_f64();
             let cpu = server_cpu_since(s, before);
